@@ -1,0 +1,51 @@
+"""``lstmbench``: thin argument parsing; every command is a library function in ``commands``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lstmbench import __version__
+from lstmbench.errors import UserError
+
+COMMANDS = ("train", "sweep", "report", "dashboard")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lstmbench",
+        description="When does an LSTM need stateful=True, and what does it cost? "
+        "Optuna sweeps over stateless and stateful LSTMs on the first-bit memory task.",
+    )
+    parser.add_argument("--version", action="version", version=f"lstmbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    import importlib
+
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"lstmbench.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lstmbench.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a :class:`UserError` becomes one line on stderr and its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except UserError as exc:
+        print(f"lstmbench: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lstmbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

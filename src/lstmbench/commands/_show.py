@@ -1,0 +1,53 @@
+"""Terminal rendering of one trial result: a summary table and the learning curve."""
+
+from __future__ import annotations
+
+from rich.bar import Bar
+from rich.console import Console
+from rich.table import Table
+
+from lstmbench.trial import TrialResult
+
+
+def describe(spec: dict) -> str:
+    """Return e.g. ``stateful T=1 B=10 U=8`` or ``stateless W=10 B=11 U=8``."""
+    m = spec["model"]
+    if m["stateful"]:
+        return f"stateful T={m['timesteps']} B={m['batch_size']} U={m['units']}"
+    return f"stateless W={m['window']} B={m['batch_size']} U={m['units']}"
+
+
+def print_result(result: TrialResult, console: Console | None = None) -> None:
+    console = console or Console()
+    summary = Table(title=describe(result.spec), show_header=False, title_justify="left")
+    summary.add_column(style="bold")
+    summary.add_column()
+    conv = (
+        f"yes, epoch {result.convergence_epoch}" if result.converged
+        else f"no (target {result.spec['train']['target']} not reached in {result.epochs_run} epochs)"
+    )
+    rows = [
+        ("converged", conv),
+        ("best / final val accuracy", f"{result.best_val_accuracy:.3f} / {result.final_val_accuracy:.3f}"),
+        ("ceiling of this layout", f"{result.ceiling:.3f}"),
+        ("epoch time (median)", f"{result.epoch_ms:.1f} ms for {result.n_updates} updates"),
+        ("build + compile", f"{result.compile_s:.2f} s" + (" (reused)" if result.reused_program else "")),
+        ("time to converge", "—" if not result.converged else f"{result.time_to_converge_s:.2f} s"),
+        ("total", f"{result.total_s:.2f} s"),
+        ("engine", f"{result.engine} (XLA {'on' if result.jit else 'off'})"),
+        ("parameters", str(result.n_params)),
+        ("seed", str(result.seed)),
+    ]
+    for key, value in rows:
+        summary.add_row(key, value)
+    console.print(summary)
+
+    curve = Table(title="learning curve (validation accuracy)", title_justify="left")
+    curve.add_column("epoch", justify="right")
+    curve.add_column("loss", justify="right")
+    curve.add_column("val acc", justify="right")
+    curve.add_column("0 ─────────────── 1", min_width=30)
+    for i, (loss, acc) in enumerate(zip(result.train_loss, result.val_accuracy), start=1):
+        style = "green" if acc >= result.spec["train"]["target"] else "yellow"
+        curve.add_row(str(i), f"{loss:.4f}", f"{acc:.3f}", Bar(1.0, 0.0, acc, color=style))
+    console.print(curve)

@@ -1,0 +1,112 @@
+"""``lstmbench train``: one configuration, a table and the learning curve (or ``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from lstmbench.spec import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one configuration and print its convergence and timings",
+        description="Train one configuration of the first-bit task and report convergence and timings.",
+    )
+    arm = p.add_mutually_exclusive_group()
+    arm.add_argument("--stateful", dest="stateful", action="store_true", default=True,
+                     help="carry the LSTM state across chunks of a sequence (default)")
+    arm.add_argument("--stateless", dest="stateful", action="store_false",
+                     help="train on every window of --window steps, each from a zero state")
+    p.add_argument("--window", type=int, default=None,
+                   help="stateless: steps per window (default: 10)")
+    p.add_argument("--timesteps", type=int, default=None,
+                   help="stateful: steps per chunk, must divide --seq-len (default: 1)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="sequences (stateful, default 1) or windows (stateless, default 11) per update")
+    p.add_argument("--units", type=int, default=8, help="LSTM units (default: 8)")
+    p.add_argument("--epochs", type=int, default=TrainSpec.epochs,
+                   help=f"most epochs to train (default: {TrainSpec.epochs})")
+    p.add_argument("--seq-len", type=int, default=TaskSpec.seq_len,
+                   help=f"steps per sequence (default: {TaskSpec.seq_len})")
+    p.add_argument("--sequences", type=int, default=TaskSpec.n_sequences,
+                   help=f"sequences in the task (default: {TaskSpec.n_sequences})")
+    p.add_argument("--val-fraction", type=float, default=TaskSpec.val_fraction,
+                   help=f"share of sequences held out (default: {TaskSpec.val_fraction})")
+    p.add_argument("--noise", type=float, default=0.0,
+                   help="chance of a random 1 at steps > 0 (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, order and weights (default: 0)")
+    p.add_argument("--target", type=float, default=TrainSpec.target,
+                   help=f"validation accuracy that counts as converged (default: {TrainSpec.target})")
+    p.add_argument("--lr", type=float, default=TrainSpec.learning_rate,
+                   help=f"Adam learning rate (default: {TrainSpec.learning_rate})")
+    p.add_argument("--engine", choices=ENGINES, default="compiled",
+                   help="compiled: one tf.function per epoch (default); keras: train_on_batch per chunk")
+    p.add_argument("--no-xla", dest="jit", action="store_false",
+                   help="compiled engine without XLA (slower epochs, faster start)")
+    p.add_argument("--all-epochs", dest="stop", action="store_false",
+                   help="keep training after convergence")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
+    p.add_argument("--study", default=None, help="replay: the study of the trial to re-run")
+    p.add_argument("--trial", type=int, default=None, help="replay: the trial number to re-run")
+    p.add_argument("--storage", default=None, help="replay: storage URL (default: sqlite:///lstmbench.db)")
+    p.set_defaults(run=run)
+
+
+def spec_from_args(args: argparse.Namespace) -> TrialSpec:
+    """Return the trial spec the flags describe (arm defaults: T=1/B=1 or W=10/B=11)."""
+    if args.stateful:
+        model = ModelConfig(
+            stateful=True,
+            timesteps=1 if args.timesteps is None else args.timesteps,
+            batch_size=1 if args.batch_size is None else args.batch_size,
+            units=args.units,
+        )
+    else:
+        window = 10 if args.window is None else args.window
+        model = ModelConfig(
+            stateful=False,
+            window=window,
+            batch_size=11 if args.batch_size is None else args.batch_size,
+            units=args.units,
+        )
+    return TrialSpec(
+        model=model,
+        task=TaskSpec(n_sequences=args.sequences, seq_len=args.seq_len,
+                      val_fraction=args.val_fraction, noise=args.noise),
+        train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
+                        learning_rate=args.lr, stop_at_convergence=args.stop),
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from lstmbench.errors import UserError
+
+    if args.study is not None or args.trial is not None:
+        if args.study is None or args.trial is None:
+            raise UserError("replay needs both --study NAME and --trial N")
+        from lstmbench.study.replay import replay
+
+        return replay(study=args.study, trial=args.trial, storage=args.storage,
+                      as_json=args.json, jit=args.jit)
+    if args.stateful and args.window is not None:
+        raise UserError("--window is for --stateless; a stateful model takes --timesteps")
+    if not args.stateful and args.timesteps is not None:
+        raise UserError("--timesteps is for --stateful; a stateless model takes --window")
+    spec = spec_from_args(args)
+
+    from lstmbench.trial import run_trial
+
+    result = run_trial(spec, jit=args.jit)
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        from lstmbench.commands._show import print_result
+
+        print_result(result)
+    return 0

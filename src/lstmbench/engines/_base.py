@@ -1,0 +1,35 @@
+"""The small interface every engine offers the trial runner."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from lstmbench.feeding import Batches, EvalSet
+
+
+class Engine(Protocol):
+    """Trains one model on batches of chunks; knows nothing of studies or timing."""
+
+    name: str
+    jit: bool  # whether XLA compiles the training step
+    n_params: int
+
+    def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
+        """Trace and compile everything once, then restore the initial weights and optimizer."""
+
+    def train_epoch(self, batches: Batches) -> float:
+        """Train one epoch; return the mean loss over its updates (NaN if it diverged)."""
+
+    def predict(self, evalset: EvalSet) -> np.ndarray:
+        """Return probabilities ``(n_chunks, N)``: state from zero, carried across chunks."""
+
+
+def score(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Return (binary cross-entropy, accuracy) over every prediction (every chunk, every sample)."""
+    y = np.broadcast_to(labels[None, :], probs.shape)
+    p = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
+    loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    accuracy = float(np.mean((probs > 0.5) == (y > 0.5)))
+    return loss, accuracy

@@ -1,0 +1,91 @@
+"""What an engine eats: the two layouts of the first-bit task as numpy arrays. numpy only.
+
+Both layouts share one shape so that one engine serves both arms:
+
+- training batches ``xs (n_batches, n_chunks, B, T, 1)`` with labels ``ys (n_batches, B)``:
+  the state starts at zero for every batch, is carried from chunk k to k+1 inside it, and each
+  chunk is one optimizer step with one prediction per sample (at the chunk's last step);
+- evaluation ``xv (n_chunks, N, T, 1)`` with ``yv (N,)``: all N samples side by side, state
+  from zero, one prediction per chunk.
+
+Stateless is the case ``n_chunks = 1``, ``T = window``: a batch is ``B`` windows, each from zero.
+Stateful is ``T = timesteps``, ``n_chunks = seq_len / T``: a batch is ``B`` whole sequences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmbench.spec import ModelConfig
+
+
+@dataclass(frozen=True)
+class Batches:
+    xs: np.ndarray  # (n_batches, n_chunks, B, T, 1) float32
+    ys: np.ndarray  # (n_batches, B) float32
+
+    @property
+    def n_updates(self) -> int:
+        return self.xs.shape[0] * self.xs.shape[1]
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    xv: np.ndarray  # (n_chunks, N, T, 1) float32
+    yv: np.ndarray  # (N,) float32
+
+    @property
+    def n_predictions(self) -> int:
+        return self.xv.shape[0] * self.xv.shape[1]
+
+
+def windows(x: np.ndarray, y: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of ``window`` steps of each sequence, labelled with its sequence's label.
+
+    The notebook's ``prepare_sequences``: sequence-major, window start ascending.
+    """
+    n, L = x.shape
+    per_seq = L - window + 1
+    w = np.lib.stride_tricks.sliding_window_view(x, window, axis=1)  # (n, per_seq, window)
+    return w.reshape(n * per_seq, window).astype(np.float32), np.repeat(y, per_seq).astype(
+        np.float32
+    )
+
+
+def _samples(x: np.ndarray, y: np.ndarray, model: ModelConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Samples ``(n, n_chunks, T)``: windows (one chunk each) or sequences cut into chunks."""
+    if model.stateful:
+        T = model.timesteps
+        return x.reshape(len(x), x.shape[1] // T, T).astype(np.float32), y.astype(np.float32)
+    w, wy = windows(x, y, model.window)  # type: ignore[arg-type]
+    return w[:, None, :], wy
+
+
+def train_batches(
+    x: np.ndarray, y: np.ndarray, model: ModelConfig, *, seed: int, epoch: int, shuffle: bool
+) -> Batches:
+    """One epoch of training batches; a last batch smaller than ``batch_size`` is dropped.
+
+    With ``shuffle`` the samples (windows or whole sequences) are reordered per epoch from
+    ``(seed, epoch)``, so both engines see the same order. A stateful model keeps each
+    sequence's chunks in order: only which sequences share a batch changes.
+    """
+    samples, labels = _samples(x, y, model)
+    if shuffle:
+        order = np.random.default_rng([seed, epoch]).permutation(len(samples))
+        samples, labels = samples[order], labels[order]
+    B = model.batch_size
+    n_batches = len(samples) // B
+    samples, labels = samples[: n_batches * B], labels[: n_batches * B]
+    n_chunks, T = samples.shape[1], samples.shape[2]
+    xs = samples.reshape(n_batches, B, n_chunks, T).transpose(0, 2, 1, 3)[..., None]
+    return Batches(np.ascontiguousarray(xs), labels.reshape(n_batches, B))
+
+
+def eval_set(x: np.ndarray, y: np.ndarray, model: ModelConfig) -> EvalSet:
+    """All validation samples side by side; the state starts from zero (never from training)."""
+    samples, labels = _samples(x, y, model)
+    xv = samples.transpose(1, 0, 2)[..., None]  # (n_chunks, N, T, 1)
+    return EvalSet(np.ascontiguousarray(xv), labels)

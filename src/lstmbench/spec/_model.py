@@ -1,0 +1,170 @@
+"""Frozen dataclasses for one trial: the task, the training settings, the model configuration.
+
+Every range check lives in ``__post_init__`` so that a bad value is refused wherever it comes
+from (command line, study file, a stored trial being replayed), with the value and the range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from lstmbench.errors import UserError
+
+ENGINES = ("compiled", "keras")
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise UserError(message)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The first-bit task: ``n_sequences`` rows of ``seq_len`` steps, half with a 1 at step 0."""
+
+    n_sequences: int = 100  # the notebook's SAMPLES
+    seq_len: int = 20  # the notebook's MAX_SEQ_LEN
+    val_fraction: float = 0.1  # the notebook's test_size
+    noise: float = 0.0  # chance of a random 1 at steps > 0; it never carries the label
+
+    def __post_init__(self) -> None:
+        _check(self.seq_len >= 1, f"seq_len={self.seq_len} is out of range: must be >= 1")
+        _check(
+            0.0 < self.val_fraction < 1.0,
+            f"val_fraction={self.val_fraction} is out of range: must be in (0, 1)",
+        )
+        _check(
+            0.0 <= self.noise < 1.0, f"noise={self.noise} is out of range: must be in [0, 1)"
+        )
+        n_val = math.ceil(self.n_sequences * self.val_fraction)
+        _check(
+            self.n_sequences >= 4 and 1 <= n_val < self.n_sequences,
+            f"n_sequences={self.n_sequences} with val_fraction={self.val_fraction} leaves an "
+            "empty split: use at least 4 sequences and a fraction that keeps both splits non-empty",
+        )
+
+    @property
+    def n_val(self) -> int:
+        """Validation sequences, as scikit-learn's ``train_test_split`` counts them."""
+        return math.ceil(self.n_sequences * self.val_fraction)
+
+    @property
+    def n_train(self) -> int:
+        return self.n_sequences - self.n_val
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How a trial trains: budget, target, engine."""
+
+    epochs: int = 30  # stateful B=1 converges in 2-3 epochs; larger batches need more updates
+    target: float = 0.99  # validation accuracy that counts as converged
+    engine: str = "compiled"  # "compiled" (fast, default) or "keras" (reference)
+    learning_rate: float = 1e-3  # Keras' Adam default, as in the notebook
+    stop_at_convergence: bool = True  # stop the trial at its convergence epoch
+    shuffle: bool = True  # new order of sequences (stateful) / windows (stateless) each epoch
+
+    def __post_init__(self) -> None:
+        _check(self.epochs >= 1, f"epochs={self.epochs} is out of range: must be >= 1")
+        _check(0.0 < self.target <= 1.0, f"target={self.target} is out of range: must be in (0, 1]")
+        _check(
+            self.engine in ENGINES,
+            f"engine={self.engine!r} is unknown: choose one of {', '.join(ENGINES)}",
+        )
+        _check(
+            self.learning_rate > 0,
+            f"learning_rate={self.learning_rate} is out of range: must be > 0",
+        )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One point of the search space: the arm (stateful or not) and its shape.
+
+    Stateless: ``window`` steps per sample, ``batch_size`` windows per update.
+    Stateful: ``timesteps`` steps per chunk, ``batch_size`` sequences side by side.
+    """
+
+    stateful: bool
+    batch_size: int
+    units: int
+    window: int | None = None
+    timesteps: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.units >= 1, f"units={self.units} is out of range: must be >= 1")
+        _check(self.batch_size >= 1, f"batch_size={self.batch_size} is out of range: must be >= 1")
+        if self.stateful:
+            _check(self.timesteps is not None, "a stateful model needs timesteps (e.g. 1)")
+            _check(self.window is None, "window is for stateless models; use timesteps")
+            _check(
+                self.timesteps >= 1, f"timesteps={self.timesteps} is out of range: must be >= 1"
+            )
+        else:
+            _check(self.window is not None, "a stateless model needs window (e.g. 10)")
+            _check(self.timesteps is None, "timesteps is for stateful models; use window")
+            _check(self.window >= 1, f"window={self.window} is out of range: must be >= 1")
+
+    @property
+    def arm(self) -> str:
+        return "stateful" if self.stateful else "stateless"
+
+    @property
+    def steps(self) -> int:
+        """Steps per call of the LSTM: timesteps (stateful) or window (stateless)."""
+        return self.timesteps if self.stateful else self.window  # type: ignore[return-value]
+
+    def check_against(self, task: TaskSpec) -> None:
+        """Refuse a configuration the task cannot feed, naming the value and the allowed range."""
+        L = task.seq_len
+        if self.stateful:
+            divisors = [d for d in range(1, L + 1) if L % d == 0]
+            _check(
+                L % self.timesteps == 0,  # type: ignore[operator]
+                f"timesteps={self.timesteps} does not divide seq_len={L}: "
+                f"choose one of {', '.join(map(str, divisors))}",
+            )
+            _check(
+                self.batch_size <= task.n_train,
+                f"batch_size={self.batch_size} is out of range: a stateful batch holds whole "
+                f"sequences, and the training split has {task.n_train} (1..{task.n_train})",
+            )
+        else:
+            _check(
+                self.window <= L,  # type: ignore[operator]
+                f"window={self.window} is out of range: must be 1..seq_len ({L})",
+            )
+            n_windows = task.n_train * (L - self.window + 1)  # type: ignore[operator]
+            _check(
+                self.batch_size <= n_windows,
+                f"batch_size={self.batch_size} is out of range: the training split has "
+                f"{n_windows} windows of {self.window} (1..{n_windows})",
+            )
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """Everything needed to re-run one trial."""
+
+    model: ModelConfig
+    task: TaskSpec = TaskSpec()
+    train: TrainSpec = TrainSpec()
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.model.check_against(self.task)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialSpec:
+        return cls(
+            model=ModelConfig(**data["model"]),
+            task=TaskSpec(**data["task"]),
+            train=TrainSpec(**data["train"]),
+            seed=int(data["seed"]),
+        )

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from lstmbench.feeding import windows
+from lstmbench.spec import TaskSpec
+from lstmbench.task import ceiling, make_task, window_ceiling
+
+
+def test_task_matches_the_notebook_shape_and_is_deterministic():
+    spec = TaskSpec()
+    a, b = make_task(spec, 3), make_task(spec, 3)
+    assert a.x_train.shape == (90, 20) and a.x_val.shape == (10, 20)
+    for name in ("x_train", "y_train", "x_val", "y_val"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    y = np.concatenate([a.y_train, a.y_val])
+    assert y.sum() == 50  # exactly half positive
+    x = np.concatenate([a.x_train, a.x_val])
+    np.testing.assert_array_equal(x[:, 0], y)  # the label is the first bit
+    assert x[:, 1:].sum() == 0
+    assert any(not np.array_equal(make_task(spec, s).x_train, a.x_train) for s in range(4, 8))
+
+
+def test_noise_never_carries_the_label():
+    data = make_task(TaskSpec(n_sequences=400, noise=0.3), 0)
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    np.testing.assert_array_equal(x[:, 0], y)
+    share = x[:, 1:].mean()
+    assert 0.27 < share < 0.33  # 400*19 Bernoulli(0.3) draws: sd 0.005
+    # the noise is independent of the label: same rate in both classes within 0.03
+    assert abs(x[y == 1, 1:].mean() - x[y == 0, 1:].mean()) < 0.03
+
+
+def brute_force_ceiling(seq_len: int, window: int, n_pos: int, n_neg: int) -> float:
+    """Best accuracy of any labelling of window contents, found by trying every labelling."""
+    x = np.zeros((n_pos + n_neg, seq_len))
+    x[:n_pos, 0] = 1
+    y = x[:, 0].copy()
+    w, wy = windows(x, y, window)
+    keys = [tuple(row) for row in w]
+    distinct = sorted(set(keys))
+    best = 0.0
+    for labels in itertools.product([0.0, 1.0], repeat=len(distinct)):
+        table = dict(zip(distinct, labels))
+        pred = np.array([table[k] for k in keys])
+        best = max(best, float(np.mean(pred == wy)))
+    return best
+
+
+@pytest.mark.parametrize("seq_len", [1, 2, 5, 8])
+@pytest.mark.parametrize(("n_pos", "n_neg"), [(1, 1), (3, 7), (7, 3), (5, 5), (2, 1)])
+def test_ceiling_formula_matches_brute_force(seq_len, n_pos, n_neg):
+    for window in range(1, seq_len + 1):
+        p = n_pos / (n_pos + n_neg)
+        expected = brute_force_ceiling(seq_len, window, n_pos, n_neg)
+        assert ceiling(seq_len, window, p) == pytest.approx(expected, abs=1e-12)
+        x = np.zeros((n_pos + n_neg, seq_len))
+        x[:n_pos, 0] = 1
+        w, wy = windows(x, x[:, 0], window)
+        assert window_ceiling(w, wy) == pytest.approx(expected, abs=1e-12)
+
+
+def test_ceiling_of_the_notebook_configuration():
+    assert ceiling(20, 10, 0.5) == pytest.approx(6 / 11)  # 0.545
+    assert ceiling(20, 20, 0.5) == 1.0
+    assert ceiling(20, 1, 0.5) == pytest.approx(10.5 / 20)
