@@ -1,7 +1,35 @@
-"""Specs: frozen dataclasses for the task, training, model and (later) whole studies."""
+"""Specs: frozen dataclasses for the task, training, model and whole studies; a TOML loader."""
 
 from __future__ import annotations
 
 from lstmbench.spec._model import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec._study import (
+    ARMS,
+    ObjectiveSpec,
+    SamplerSpec,
+    SearchSpace,
+    SpecError,
+    StudySpec,
+    Variant,
+    divisors,
+)
+from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 
-__all__ = ["ENGINES", "ModelConfig", "TaskSpec", "TrainSpec", "TrialSpec"]
+__all__ = [
+    "ARMS",
+    "ENGINES",
+    "ModelConfig",
+    "ObjectiveSpec",
+    "SamplerSpec",
+    "SearchSpace",
+    "SpecError",
+    "StudySpec",
+    "TaskSpec",
+    "TrainSpec",
+    "TrialSpec",
+    "Variant",
+    "divisors",
+    "find_spec",
+    "load_study_spec",
+    "shipped_studies",
+]

@@ -1,0 +1,50 @@
+"""``lstmbench sweep``: run (or continue) an Optuna study of stateless vs stateful LSTMs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run an Optuna study over stateless and stateful LSTMs (default: 50 trials)",
+        description="Run N more trials of a study into a storage (default sqlite:///lstmbench.db). "
+        "Running again continues the same study.",
+    )
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials to add (default: 50; a variant study: every variant x seed not yet run;"
+                        " 0: only what an interrupted run left queued)")
+    p.add_argument("--spec", default=None,
+                   help="study spec: a TOML file or a shipped study name (default: default; "
+                        "shipped: default, memory-horizon, seed-notebook)")
+    p.add_argument("--study", default=None, help="study name (default: the spec's name)")
+    p.add_argument("--storage", default=None,
+                   help="SQLAlchemy URL (default: $LSTMBENCH_STORAGE or sqlite:///lstmbench.db)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="stop starting trials after S seconds; the rest stay queued")
+    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the spec's)")
+    p.add_argument("--heartbeat", type=int, default=None,
+                   help="seconds between worker heartbeats; a worker silent for 3x is declared dead "
+                        "and its trial retried (default: 30; 0: off)")
+    p.add_argument("--quiet", action="store_true", help="no progress, no verdict")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from lstmbench.spec import load_study_spec
+    from lstmbench.study import run_sweep
+    from lstmbench.study._storage import DEFAULT_HEARTBEAT
+
+    trials = args.trials
+    if trials is None and not load_study_spec(args.spec).variants:
+        trials = 50
+    outcome = run_sweep(
+        trials=trials, spec=args.spec, study=args.study, storage=args.storage, jobs=args.jobs,
+        timeout=args.timeout, seed=args.seed,
+        heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
+        quiet=args.quiet,
+    )
+    return outcome.exit_code

@@ -1,0 +1,189 @@
+"""A study: task, training, search space, sampler and objective, as frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lstmbench.errors import UserError
+from lstmbench.spec._model import ModelConfig, TaskSpec, TrainSpec
+
+ARMS = ("stateful", "stateless")
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("none", "median")
+
+
+class SpecError(UserError):
+    """A study spec that cannot run; the message names the key and the fix."""
+
+
+def divisors(n: int) -> tuple[int, ...]:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What Optuna may choose. Empty tuples mean "derive from the task" (see each comment)."""
+
+    arms: tuple[str, ...] = ARMS  # which arms to compare; each gets an equal share of trials
+    seq_len: tuple[int, ...] = ()  # empty: the task's seq_len only; several: a factor of the study
+    window_low: int = 1  # stateless window range, low..high steps
+    window_high: int = 0  # 0: up to seq_len (W = L sees the whole sequence)
+    timesteps: tuple[int, ...] = ()  # empty: every divisor of seq_len; each must divide every seq_len
+    stateful_batch_size: tuple[int, ...] = (1, 2, 5, 10, 30)  # sequences side by side
+    stateless_batch_size: tuple[int, ...] = (11, 30, 90)  # windows per update (11: the notebook)
+    units: tuple[int, ...] = (4, 8, 16)  # LSTM units (the notebook used 8 and 4)
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    name: str = "tpe"  # "tpe" (Optuna's default, handles the conditional space) or "random"
+    n_startup_trials: int = 10  # random trials before TPE models the space
+    pruner: str = "none"  # "none" keeps every trial's convergence honest; "median" saves time
+
+
+@dataclass(frozen=True)
+class ObjectiveSpec:
+    """Minimise training seconds to convergence; a trial that never converges pays a penalty."""
+
+    penalty_s: float = 100.0  # added when not converged, times (1 + target - best accuracy)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named fixed configuration, run once per seed (studies of known cases, e.g. the notebook)."""
+
+    name: str
+    stateful: bool
+    batch_size: int
+    units: int
+    window: int | None = None
+    timesteps: int | None = None
+    epochs: int | None = None  # None: the study's train.epochs
+    engine: str | None = None  # None: the study's train.engine
+    form: str = "canonical"  # "canonical", or an as-written form lstmbench knows (see notebook.py)
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def model(self) -> ModelConfig:
+        return ModelConfig(stateful=self.stateful, batch_size=self.batch_size, units=self.units,
+                           window=self.window, timesteps=self.timesteps)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str = "default"
+    description: str = ""
+    seed: int = 0  # sampler seed; trial k trains with seed + k
+    task: TaskSpec = TaskSpec()
+    train: TrainSpec = TrainSpec()
+    space: SearchSpace = SearchSpace()
+    sampler: SamplerSpec = SamplerSpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
+    variants: tuple[Variant, ...] = field(default_factory=tuple)
+    source: str = field(default="<defaults>", compare=False)  # where it was loaded from
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- derived choices ---------------------------------------------------------------
+    @property
+    def seq_lens(self) -> tuple[int, ...]:
+        return self.space.seq_len or (self.task.seq_len,)
+
+    @property
+    def timesteps_choices(self) -> tuple[int, ...]:
+        if self.space.timesteps:
+            return self.space.timesteps
+        common = set(divisors(self.seq_lens[0]))
+        for L in self.seq_lens[1:]:
+            common &= set(divisors(L))
+        return tuple(sorted(common))
+
+    def window_range(self, seq_len: int) -> tuple[int, int]:
+        high = self.space.window_high or seq_len
+        return self.space.window_low, min(high, seq_len)
+
+    def task_for(self, seq_len: int) -> TaskSpec:
+        return dataclasses.replace(self.task, seq_len=seq_len)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+    def hash(self) -> str:
+        """Return a short hash of everything that decides what the trials do (not the name)."""
+        data = self.to_dict()
+        data.pop("name")
+        data.pop("description")
+        blob = json.dumps(data, sort_keys=True, default=list).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    # -- validation ----------------------------------------------------------------------
+    def _fail(self, key: str, message: str) -> None:
+        raise SpecError(f"{self.source}: {key}: {message}")
+
+    def validate(self) -> None:
+        s = self.space
+        if not s.arms:
+            self._fail("space.arms", "is empty: list at least one of stateful, stateless")
+        for arm in s.arms:
+            if arm not in ARMS:
+                self._fail("space.arms", f"{arm!r} is unknown: use stateful and/or stateless")
+        for key in ("seq_len", "timesteps", "stateful_batch_size", "stateless_batch_size", "units"):
+            values = getattr(s, key)
+            if any(v < 1 for v in values):
+                self._fail(f"space.{key}", f"{list(values)} has values below 1: every value must be >= 1")
+        for key in ("units",) + (("stateful_batch_size",) if "stateful" in s.arms else ()) + (
+            ("stateless_batch_size",) if "stateless" in s.arms else ()
+        ):
+            if not getattr(s, key) and not self.variants:
+                self._fail(f"space.{key}", "is empty: list at least one value")
+        if self.sampler.name not in SAMPLERS:
+            self._fail("sampler.name", f"{self.sampler.name!r} is unknown: choose {' or '.join(SAMPLERS)}")
+        if self.sampler.pruner not in PRUNERS:
+            self._fail("sampler.pruner", f"{self.sampler.pruner!r} is unknown: choose {' or '.join(PRUNERS)}")
+        if self.sampler.n_startup_trials < 0:
+            self._fail("sampler.n_startup_trials", "must be >= 0")
+        if self.objective.penalty_s < 0:
+            self._fail("objective.penalty_s", "must be >= 0")
+        n_train = self.task.n_train
+        if "stateful" in s.arms and not self.variants:
+            for L in self.seq_lens:
+                bad = [t for t in self.timesteps_choices if L % t]
+                if bad:
+                    self._fail("space.timesteps", f"{bad} do not divide seq_len={L}: choose among "
+                               f"{', '.join(map(str, divisors(L)))}")
+            if not self.timesteps_choices:
+                self._fail("space.timesteps", f"no timesteps divides every seq_len {list(self.seq_lens)}")
+            too_big = [b for b in s.stateful_batch_size if b > n_train]
+            if too_big:
+                self._fail("space.stateful_batch_size", f"{too_big} exceed the {n_train} training "
+                           f"sequences: use values in 1..{n_train}")
+        if "stateless" in s.arms and not self.variants:
+            if s.window_low < 1:
+                self._fail("space.window_low", f"{s.window_low} is out of range: must be >= 1")
+            for L in self.seq_lens:
+                low, high = self.window_range(L)
+                if low > high:
+                    self._fail("space.window_low", f"window {s.window_low}..{s.window_high or L} is "
+                               f"empty or longer than seq_len={L}: use 1 <= low <= high <= seq_len")
+                n_windows = n_train * (L - high + 1)
+                too_big = [b for b in s.stateless_batch_size if b > n_windows]
+                if too_big:
+                    self._fail("space.stateless_batch_size", f"{too_big} exceed the {n_windows} training "
+                               f"windows of {high} steps (seq_len={L}): use values in 1..{n_windows}")
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            self._fail("variants", "names must be unique")
+        for v in self.variants:
+            try:
+                v.model().check_against(self.task)
+                TrainSpec(epochs=v.epochs or self.train.epochs, engine=v.engine or self.train.engine)
+            except UserError as exc:
+                self._fail(f"variants.{v.name}", str(exc))
+            if not v.seeds:
+                self._fail(f"variants.{v.name}.seeds", "is empty: list at least one seed")

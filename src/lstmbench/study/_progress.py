@@ -1,0 +1,100 @@
+"""Progress of a sweep, read from the storage itself so that it sees every worker's trials."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
+from lstmbench.report import describe_config
+from lstmbench.study._study import SWEEP
+
+FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+
+
+class Progress:
+    """A rich progress bar (terminal) or one plain line per finished trial (pipes, CI logs)."""
+
+    def __init__(self, study: Any, sweep: str, *, total: int, console: Console, quiet: bool,
+                 interval: float = 0.5) -> None:
+        self._study, self._sweep, self._total = study, sweep, total
+        self._console, self._quiet, self._interval = console, quiet, interval
+        self._stop = threading.Event()
+        self._seen: set[int] = set()
+        self._state: Counter[str] = Counter()
+        self._thread: threading.Thread | None = None
+        self._bar: RichProgress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if not self._quiet and self._console.is_terminal:
+            self._bar = RichProgress(
+                TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[arms]}"), TextColumn("best {task.fields[best]}"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=self._console,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("sweep", total=self._total, arms="", best="—")
+        self._thread = threading.Thread(target=self._loop, name="lstmbench-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.poll()
+        if self._bar is not None:
+            self._bar.stop()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.poll()
+            except Exception:  # a busy database must not kill the progress display
+                continue
+
+    def counts(self) -> Counter[str]:
+        return Counter(self._state)
+
+    def poll(self) -> None:
+        trials = [t for t in self._study.get_trials(deepcopy=False)
+                  if t.user_attrs.get(SWEEP) == self._sweep]
+        state = Counter(t.state.name for t in trials)
+        arms = Counter(t.user_attrs.get("arm") for t in trials if t.state.name == "COMPLETE")
+        done = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
+        best = min(done, key=lambda t: t.value) if done else None
+        best_text = (f"{describe_config(best.user_attrs.get('spec'))} ({best.value:.3g})"
+                     if best else "—")
+        arms_text = " ".join(f"{a} {n}" for a, n in sorted(arms.items()) if a)
+        self._state = state
+        if self._bar is not None:
+            self._bar.update(self._task, completed=sum(state[s] for s in FINISHED),
+                             arms=arms_text, best=best_text)
+            return
+        if self._quiet:
+            return
+        for t in sorted(trials, key=lambda t: t.number):
+            if t.state.name in FINISHED and t.number not in self._seen:
+                self._seen.add(t.number)
+                self._console.print(self._line(t, sum(state[s] for s in FINISHED)),
+                                    highlight=False, soft_wrap=True)
+
+    def _line(self, t: Any, finished: int) -> str:
+        attrs = t.user_attrs
+        config = describe_config(attrs.get("spec"))
+        head = f"[{finished}/{self._total}] trial {t.number} {config}"
+        if t.state.name == "FAIL":
+            return f"{head}: FAILED ({attrs.get('fail_reason', 'no reason recorded')})"
+        if t.state.name == "PRUNED":
+            return f"{head}: pruned after epoch {attrs.get('pruned_at_epoch')}"
+        if attrs.get("converged"):
+            return (f"{head}: converged in epoch {attrs.get('convergence_epoch')} "
+                    f"({attrs.get('time_to_converge_s', 0):.2f} s)")
+        return (f"{head}: not converged, best {attrs.get('best_val_accuracy', 0):.3f} "
+                f"(ceiling {attrs.get('ceiling', 0):.3f})")

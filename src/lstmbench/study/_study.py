@@ -1,0 +1,114 @@
+"""Create or join an lstmbench study, refuse foreign or changed ones, queue the next trials."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from typing import Any
+
+from lstmbench import __version__
+from lstmbench.errors import UserError
+from lstmbench.spec import StudySpec
+
+SPEC_HASH = "lstmbench_spec_hash"
+SPEC = "lstmbench_spec"
+VERSION = "lstmbench_version"
+SWEEP = "sweep"  # user attribute of every queued trial: which sweep asked for it
+
+
+def make_sampler(spec: StudySpec) -> Any:
+    import optuna
+
+    if spec.sampler.name == "random":
+        return optuna.samplers.RandomSampler(seed=spec.seed)
+    return optuna.samplers.TPESampler(
+        seed=spec.seed, n_startup_trials=spec.sampler.n_startup_trials, multivariate=True, group=True
+    )
+
+
+def make_pruner(spec: StudySpec) -> Any:
+    import optuna
+
+    if spec.sampler.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
+    return optuna.pruners.NopPruner()
+
+
+def is_lstmbench_study(summary_or_study: Any) -> bool:
+    return SPEC_HASH in summary_or_study.user_attrs
+
+
+def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:
+    """Return the study ``name``: created with this spec, or joined if it was made with the same.
+
+    A study of that name made by something else, or from a different spec, is refused: mixing
+    trials of two specs in one study would make every number in the report meaningless.
+    """
+    import optuna
+
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction="minimize", load_if_exists=True,
+        sampler=make_sampler(spec), pruner=make_pruner(spec),
+    )
+    attrs = study.user_attrs
+    if SPEC_HASH not in attrs:
+        if study.get_trials(deepcopy=False):
+            raise UserError(f"study {name!r} exists but was not made by lstmbench: give another "
+                            "--study NAME", exit_code=1)
+        study.set_user_attr(SPEC, spec.to_dict())
+        study.set_user_attr(VERSION, __version__)
+        study.set_user_attr(SPEC_HASH, spec.hash())  # last: marks the study as complete
+    elif attrs[SPEC_HASH] != spec.hash():
+        raise UserError(
+            f"study {name!r} was made from a different spec (hash {attrs[SPEC_HASH]}, now "
+            f"{spec.hash()}; {_first_difference(attrs.get(SPEC, {}), spec.to_dict())}): run it "
+            f"with its original spec, or start a new study with --study NEW_NAME",
+            exit_code=1,
+        )
+    return study
+
+
+def _first_difference(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
+    """Return the first key whose value differs, as ``key was X, now Y``."""
+    new = json.loads(json.dumps(new))  # tuples -> lists, as stored
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = _first_difference(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key} was {a!r}, now {b!r}"
+    return "the same settings"
+
+
+def queue_trials(study: Any, spec: StudySpec, n: int | None) -> tuple[str, int]:
+    """Queue the next trials of this sweep; return (sweep id, how many were queued).
+
+    Search studies: ``n`` trials, each arm in turn (the arm with fewer trials so far first), the
+    rest of each configuration left to the sampler — so every arm gets an equal share whatever
+    the sampler prefers. Variant studies: every (variant, seed) not yet done, at most ``n``.
+    """
+    import optuna
+
+    sweep = uuid.uuid4().hex[:12]
+    trials = study.get_trials(deepcopy=False)
+    if spec.variants:
+        done = {(t.params.get("variant"), t.params.get("seed")) for t in trials
+                if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
+                               optuna.trial.TrialState.WAITING)}
+        todo = [(v.name, s) for v in spec.variants for s in v.seeds if (v.name, s) not in done]
+        todo = todo[:n] if n is not None else todo
+        for name, seed in todo:
+            study.enqueue_trial({"variant": name, "seed": seed}, user_attrs={SWEEP: sweep})
+        return sweep, len(todo)
+    if n is None:
+        raise UserError("--trials N is needed for a search study")
+    counts = Counter(t.params.get("arm") for t in trials
+                     if t.state != optuna.trial.TrialState.FAIL)
+    for _ in range(n):
+        arm = min(spec.space.arms, key=lambda a: (counts[a], spec.space.arms.index(a)))
+        counts[arm] += 1
+        study.enqueue_trial({"arm": arm}, user_attrs={SWEEP: sweep})
+    return sweep, n

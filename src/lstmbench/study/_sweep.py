@@ -1,0 +1,193 @@
+"""``lstmbench sweep`` as a library function: queue trials, run workers, show progress, conclude."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rich.console import Console
+
+from lstmbench.errors import UserError
+from lstmbench.spec import load_study_spec
+from lstmbench.study._progress import Progress
+from lstmbench.study._storage import DEFAULT_HEARTBEAT, mask, open_storage, sqlite_path, storage_url
+from lstmbench.study._study import create_or_join, queue_trials
+from lstmbench.study._verdict import ArmVerdict, arm_verdicts, print_verdict
+from lstmbench.study._worker import interrupt_once, quiet_optuna, spawned_work, work
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    study: str
+    storage: str  # password masked
+    queued: int
+    complete: int  # trials of this sweep that completed
+    failed: int
+    pruned: int
+    left: int  # queued trials not run (timeout or interruption); the next run does them
+    wall_s: float
+    verdicts: list[ArmVerdict]
+    exit_code: int = 0
+
+
+def run_sweep(
+    *,
+    trials: int | None = 50,
+    spec: str | None = None,
+    study: str | None = None,
+    storage: str | None = None,
+    jobs: int | None = None,
+    timeout: float | None = None,
+    seed: int | None = None,
+    heartbeat: int | None = DEFAULT_HEARTBEAT,
+    quiet: bool = False,
+    console: Console | None = None,
+    jit: bool = True,
+) -> SweepOutcome:
+    """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
+
+    ``jobs`` worker processes (default: one per core; 1 runs in this process) take trials from
+    the study's queue. ``trials=0`` only finishes what an interrupted run left queued.
+    """
+    start = time.perf_counter()
+    console = console or Console(stderr=False)
+    if trials is not None and trials < 0:
+        raise UserError(f"--trials {trials} is out of range: must be >= 0")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs {jobs} is out of range: must be >= 1")
+    if timeout is not None and timeout <= 0:
+        raise UserError(f"--timeout {timeout} is out of range: must be > 0 seconds")
+    if heartbeat is not None and heartbeat < 0:
+        raise UserError(f"--heartbeat {heartbeat} is out of range: 0 (off) or seconds >= 1")
+    study_spec = load_study_spec(spec)
+    if seed is not None:
+        study_spec = replace(study_spec, seed=seed)
+    name = study or study_spec.name
+    url = storage_url(storage)
+    heartbeat = heartbeat or None
+    quiet_optuna()
+    rdb = open_storage(url, heartbeat=heartbeat)
+    optuna_study = create_or_join(rdb, name, study_spec)
+    sweep_id, queued = queue_trials(optuna_study, study_spec, trials)
+    import optuna
+
+    waiting = len(optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    jobs = max(1, min(jobs or os.cpu_count() or 1, waiting or 1))
+    deadline = None if timeout is None else time.time() + timeout
+
+    where = sqlite_path(url) or mask(url)
+    if not quiet:
+        extra = f" (+{waiting - queued} left queued before)" if waiting > queued else ""
+        console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
+                      f"{jobs} worker{'s' if jobs > 1 else ''}")
+
+    progress = Progress(optuna_study, sweep_id, total=waiting, console=console, quiet=quiet)
+    exit_code = 0
+    try:
+        with progress:
+            if jobs == 1:
+                _run_here(url, name, study_spec, heartbeat, deadline, jit)
+            else:
+                _run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
+    except KeyboardInterrupt as exc:
+        exit_code = 143 if isinstance(exc, _Terminated) else 130
+
+    counts = progress.counts()
+    left = len(optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    from lstmbench.report import trial_rows
+
+    verdicts = arm_verdicts(trial_rows(optuna_study))
+    outcome = SweepOutcome(
+        study=name, storage=mask(url), queued=queued, complete=counts["COMPLETE"],
+        failed=counts["FAIL"], pruned=counts["PRUNED"], left=left,
+        wall_s=time.perf_counter() - start, verdicts=verdicts, exit_code=exit_code,
+    )
+    if exit_code:
+        console.print(
+            f"lstmbench: {'terminated' if exit_code == 143 else 'interrupted'}: "
+            f"{outcome.complete} trials of this sweep completed and are kept in {where}; "
+            f"{left} queued. Resume with: lstmbench sweep --study {name} --trials 0"
+            + ("" if storage is None else f" --storage {mask(url)}"),
+            style="yellow", highlight=False,
+        )
+        return outcome
+    if not quiet:
+        if left:
+            console.print(f"timeout: {left} trials left queued; `lstmbench sweep --study {name} "
+                          "--trials 0` runs them")
+        print_verdict(verdicts, console)
+        console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
+                      f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
+                      f"`lstmbench report` for the full answer")
+    return outcome
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C but with exit code 143."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise _Terminated
+
+
+def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: float | None,
+              jit: bool) -> None:
+    on_main = threading.current_thread() is threading.main_thread()
+    if on_main:
+        old = signal.signal(signal.SIGINT, interrupt_once), signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline, jit=jit,
+             install_signals=False)
+    finally:
+        if on_main:
+            signal.signal(signal.SIGINT, old[0])
+            signal.signal(signal.SIGTERM, old[1])
+
+
+def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
+                   deadline: float | None, jit: bool) -> None:
+    ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+    procs = [
+        ctx.Process(target=spawned_work, args=(url, name, spec),
+                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, jit=jit),
+                    name=f"lstmbench-worker-{i}")
+        for i in range(jobs)
+    ]
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _on_main() else None
+    try:
+        for p in procs:
+            p.start()
+        for p in procs:
+            while p.is_alive():
+                p.join(0.2)
+    except KeyboardInterrupt:
+        # One Ctrl-C stops every worker: those in our process group got SIGINT from the
+        # terminal already; a signal sent to this process alone is passed on.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for p in procs:
+            if p.is_alive():
+                os.kill(p.pid, signal.SIGINT)
+        for p in procs:
+            p.join(60)
+            if p.is_alive():
+                p.kill()
+        raise
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    failed = [p for p in procs if p.exitcode not in (0, 130)]
+    if failed:
+        codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
+        raise UserError(f"worker(s) stopped early ({codes}); completed trials are kept: "
+                        "run the same command again to continue", exit_code=1)
+
+
+def _on_main() -> bool:
+    return threading.current_thread() is threading.main_thread()
