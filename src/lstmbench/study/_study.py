@@ -69,18 +69,19 @@ def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:
     return study
 
 
-def _first_difference(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> str:
-    """Return the first key whose value differs, as ``key was X, now Y``."""
-    new = json.loads(json.dumps(new))  # tuples -> lists, as stored
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
+def _first_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Return the first setting that differs, as ``key was X, now Y``."""
+
+    def walk(a: Any, b: Any, key: str) -> str:
         if isinstance(a, dict) and isinstance(b, dict):
-            found = _first_difference(a, b, f"{prefix}{key}.")
-            if found:
-                return found
-        elif a != b:
-            return f"{prefix}{key} was {a!r}, now {b!r}"
-    return "the same settings"
+            for k in sorted(set(a) | set(b)):
+                found = walk(a.get(k), b.get(k), f"{key}{k}.")
+                if found:
+                    return found
+            return ""
+        return "" if a == b else f"{key.rstrip('.')} was {a!r}, now {b!r}"
+
+    return walk(old, json.loads(json.dumps(new)), "") or "no setting differs by name"
 
 
 def queue_trials(study: Any, spec: StudySpec, n: int | None) -> tuple[str, int]:

@@ -1,0 +1,97 @@
+"""``lstmbench train --study NAME --trial N``: re-run a stored trial and compare."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from lstmbench.errors import UserError
+from lstmbench.spec import TrialSpec
+from lstmbench.study._storage import open_storage, storage_url
+
+TOLERANCE = 1e-6  # per-epoch validation accuracy; same seed, same program: same numbers
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    matches: bool
+    stored_epoch: int | None
+    replayed_epoch: int | None
+    stored_curve: list[float]
+    replayed_curve: list[float]
+    result: Any  # TrialResult of the re-run
+
+
+def stored_trial(study: str, trial: int, storage: str | None) -> Any:
+    """Return the FrozenTrial ``trial`` of ``study``, refusing anything that cannot be replayed."""
+    import optuna
+
+    from lstmbench.study._worker import quiet_optuna
+
+    quiet_optuna()
+    rdb = open_storage(storage_url(storage), heartbeat=None, must_exist=True)
+    try:
+        s = optuna.load_study(study_name=study, storage=rdb)
+    except KeyError:
+        names = ", ".join(sorted(x.study_name for x in optuna.get_all_study_summaries(rdb))) or "none"
+        raise UserError(f"no study {study!r} in this storage (studies: {names})", exit_code=1) from None
+    found = [t for t in s.get_trials(deepcopy=False) if t.number == trial]
+    if not found:
+        raise UserError(f"study {study!r} has no trial {trial} (0..{len(s.trials) - 1})", exit_code=1)
+    t = found[0]
+    if "spec" not in t.user_attrs or "val_accuracy" not in t.user_attrs:
+        raise UserError(f"trial {trial} of {study!r} has no recorded result to compare "
+                        f"(state {t.state.name}): replay a COMPLETE trial", exit_code=1)
+    return t
+
+
+def replay_trial(study: str, trial: int, storage: str | None = None, *, jit: bool = True) -> ReplayOutcome:
+    """Re-run a stored trial from its recorded spec and seed; compare epoch and curve."""
+    from lstmbench.trial import run_trial
+
+    t = stored_trial(study, trial, storage)
+    spec = TrialSpec.from_dict(t.user_attrs["spec"])
+    form = t.user_attrs.get("form", "canonical")
+    if form != "canonical":
+        from lstmbench.notebook import run_as_written
+
+        result = run_as_written(form, spec)
+    else:
+        result = run_trial(spec, jit=jit)
+    stored_curve = list(t.user_attrs["val_accuracy"])
+    n = min(len(stored_curve), len(result.val_accuracy))
+    same_curve = len(stored_curve) == len(result.val_accuracy) and all(
+        abs(a - b) <= TOLERANCE for a, b in zip(stored_curve[:n], result.val_accuracy[:n])
+    )
+    stored_epoch = t.user_attrs.get("convergence_epoch")
+    return ReplayOutcome(
+        matches=same_curve and stored_epoch == result.convergence_epoch,
+        stored_epoch=stored_epoch, replayed_epoch=result.convergence_epoch,
+        stored_curve=stored_curve, replayed_curve=result.val_accuracy, result=result,
+    )
+
+
+def replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool = True) -> int:
+    """CLI: print the comparison; exit 0 when it matches, 1 when it does not."""
+    out = replay_trial(study, trial, storage, jit=jit)
+    if as_json:
+        json.dump({"matches": out.matches, "stored_convergence_epoch": out.stored_epoch,
+                   "replayed_convergence_epoch": out.replayed_epoch,
+                   "stored_val_accuracy": out.stored_curve,
+                   "replayed_val_accuracy": out.replayed_curve,
+                   "result": out.result.to_dict()}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        from lstmbench.commands._show import print_result
+
+        console = Console()
+        print_result(out.result, console)
+        verdict = "[green]matches[/]" if out.matches else "[red]does NOT match[/]"
+        console.print(f"replay of trial {trial} of {study!r} {verdict} the stored run: convergence "
+                      f"epoch {out.stored_epoch} stored, {out.replayed_epoch} now; curve "
+                      f"{'identical' if out.matches else 'differs'} (tolerance {TOLERANCE:g})")
+    return 0 if out.matches else 1

@@ -1,0 +1,56 @@
+"""Study specs: shipped files load; bad files are refused naming the file, the key and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from lstmbench.spec import SpecError, load_study_spec, shipped_studies
+
+
+def test_shipped_studies_load():
+    assert {"default", "memory-horizon"} <= set(shipped_studies())
+    default = load_study_spec()
+    assert default.name == "default"
+    assert default.timesteps_choices == (1, 2, 4, 5, 10, 20)
+    assert default.window_range(20) == (1, 20)
+    horizon = load_study_spec("memory-horizon")
+    assert horizon.seq_lens == (20, 50, 100, 200)
+    assert horizon.hash() != default.hash()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[space]\nunitz = [4]\n", ["unknown key space.unitz", "units"]),
+        ("colour = 1\n", ["unknown key colour"]),
+        ("[train]\nepochs = 'ten'\n", ["train.epochs", "expected int", "'ten'"]),
+        ("[train]\nepochs = 1.5\n", ["train.epochs", "expected int"]),
+        ("[space]\nunits = 8\n", ["space.units", "expected a list"]),
+        ("[space]\nunits = []\n", ["space.units", "is empty"]),
+        ("[space]\nwindow_low = 30\n", ["space.window_low", "seq_len=20"]),
+        ("[space]\ntimesteps = [3, 4]\n", ["space.timesteps", "[3] do not divide seq_len=20",
+                                           "1, 2, 4, 5, 10, 20"]),
+        ("[space]\nseq_len = [20, 30]\ntimesteps = [4]\n", ["space.timesteps", "seq_len=30"]),
+        ("[space]\nstateful_batch_size = [100]\n", ["space.stateful_batch_size", "90 training"]),
+        ("[space]\narms = []\n", ["space.arms", "is empty"]),
+        ("[space]\narms = ['both']\n", ["space.arms", "'both' is unknown"]),
+        ("[task]\nval_fraction = 2.0\n", ["task", "val_fraction=2.0", "(0, 1)"]),
+        ("[train]\nengine = 'torch'\n", ["train", "engine='torch'", "compiled, keras"]),
+        ("[sampler]\nname = 'cmaes'\n", ["sampler.name", "'cmaes' is unknown"]),
+        ("[train\n", ["not valid TOML"]),
+    ],
+)
+def test_bad_spec_names_file_key_and_fix(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as info:
+        load_study_spec(str(path))
+    message = str(info.value)
+    assert message.startswith(str(path))
+    for part in expected:
+        assert part in message
+
+
+def test_unknown_spec_name_lists_the_shipped_ones():
+    with pytest.raises(Exception, match="no shipped study of that name.*default"):
+        load_study_spec("nope")
