@@ -52,5 +52,5 @@ def test_bad_spec_names_file_key_and_fix(tmp_path, text, expected):
 
 
 def test_unknown_spec_name_lists_the_shipped_ones():
-    with pytest.raises(Exception, match="no shipped study of that name.*default"):
+    with pytest.raises(Exception, match=r"no shipped study of that name.*default"):
         load_study_spec("nope")
