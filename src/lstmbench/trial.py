@@ -83,12 +83,14 @@ def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> flo
 
 
 def run_trial(
-    spec: TrialSpec, *, on_epoch: EpochCallback | None = None, jit: bool = True
+    spec: TrialSpec, *, on_epoch: EpochCallback | None = None, jit: bool = True,
+    engine_factory: Callable[..., Any] | None = None,
 ) -> TrialResult:
     """Train ``spec`` for up to ``spec.train.epochs``, evaluating after every epoch.
 
     Stops at the convergence epoch when ``spec.train.stop_at_convergence``. Raises
-    :class:`TrainingDiverged` when the training loss stops being finite.
+    :class:`TrainingDiverged` when the training loss stops being finite. ``engine_factory(spec,
+    batches, evalset)`` replaces the spec's engine (the notebook's own training loops use it).
     """
     from lstmbench.engines import make_engine, score
     from lstmbench.engines._tf import tensorflow
@@ -108,7 +110,8 @@ def run_trial(
 
     first = batches_for(1)
     t0 = time.perf_counter()
-    engine = make_engine(spec, first, evalset, jit=jit)
+    engine = (make_engine(spec, first, evalset, jit=jit) if engine_factory is None
+              else engine_factory(spec, first, evalset))
     reused = bool(getattr(engine, "reused", False))
     engine.warm_up(first, evalset)
     compile_s = time.perf_counter() - t0

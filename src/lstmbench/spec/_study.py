@@ -64,8 +64,14 @@ class Variant:
     timesteps: int | None = None
     epochs: int | None = None  # None: the study's train.epochs
     engine: str | None = None  # None: the study's train.engine
-    form: str = "canonical"  # "canonical", or an as-written form lstmbench knows (see notebook.py)
+    shuffle: bool | None = None  # None: the study's train.shuffle
+    form: str = "canonical"  # "canonical", or a form lstmbench.notebook runs ("as-written", ...)
     seeds: tuple[int, ...] = (0, 1, 2)
+
+    @property
+    def key(self) -> str:
+        """The trial parameter ``variant``: ``name`` or ``name:form``."""
+        return self.name if self.form == "canonical" else f"{self.name}:{self.form}"
 
     def model(self) -> ModelConfig:
         return ModelConfig(stateful=self.stateful, batch_size=self.batch_size, units=self.units,
@@ -176,9 +182,9 @@ class StudySpec:
                 if too_big:
                     self._fail("space.stateless_batch_size", f"{too_big} exceed the {n_windows} training "
                                f"windows of {high} steps (seq_len={L}): use values in 1..{n_windows}")
-        names = [v.name for v in self.variants]
-        if len(set(names)) != len(names):
-            self._fail("variants", "names must be unique")
+        keys = [v.key for v in self.variants]
+        if len(set(keys)) != len(keys):
+            self._fail("variants", "each (name, form) must be unique")
         for v in self.variants:
             try:
                 v.model().check_against(self.task)

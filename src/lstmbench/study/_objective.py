@@ -26,14 +26,15 @@ def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
     extra: dict[str, Any] = {}
     seed = spec.seed + trial.number
     if spec.variants:
-        names = [v.name for v in spec.variants]
-        variant = spec.variants[names.index(trial.suggest_categorical("variant", names))]
+        keys = [v.key for v in spec.variants]
+        variant = spec.variants[keys.index(trial.suggest_categorical("variant", keys))]
         seeds = sorted({s for v in spec.variants for s in v.seeds})
         seed = trial.suggest_categorical("seed", seeds)
         train = dataclasses.replace(
             spec.train,
             epochs=variant.epochs or spec.train.epochs,
             engine=variant.engine or spec.train.engine,
+            shuffle=spec.train.shuffle if variant.shuffle is None else variant.shuffle,
         )
         extra = {"variant": variant.name, "form": variant.form, "arm": variant.model().arm}
         return TrialSpec(model=variant.model(), task=spec.task, train=train, seed=seed), extra
@@ -124,7 +125,7 @@ def make_objective(spec: StudySpec, *, jit: bool = True):
         if form != "canonical":
             from lstmbench.notebook import run_as_written
 
-            return run_as_written(form, tspec, on_epoch=on_epoch)
+            return run_as_written(extra["variant"], form, tspec, on_epoch=on_epoch)
         return run_trial(tspec, on_epoch=on_epoch, jit=jit)
 
     return objective

@@ -98,8 +98,8 @@ def queue_trials(study: Any, spec: StudySpec, n: int | None) -> tuple[str, int]:
     if spec.variants:
         done = {(t.params.get("variant"), t.params.get("seed")) for t in trials
                 if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-                               optuna.trial.TrialState.WAITING)}
-        todo = [(v.name, s) for v in spec.variants for s in v.seeds if (v.name, s) not in done]
+                               optuna.trial.TrialState.WAITING, optuna.trial.TrialState.FAIL)}
+        todo = [(v.key, s) for v in spec.variants for s in v.seeds if (v.key, s) not in done]
         todo = todo[:n] if n is not None else todo
         for name, seed in todo:
             study.enqueue_trial({"variant": name, "seed": seed}, user_attrs={SWEEP: sweep})
