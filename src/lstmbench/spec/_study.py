@@ -13,6 +13,7 @@ from lstmbench.spec._model import ModelConfig, TaskSpec, TrainSpec
 
 ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
+FORMS = ("canonical", "as-written", "as-meant", "label-bug")  # lstmbench.notebook runs the others
 PRUNERS = ("none", "median")
 
 
@@ -193,3 +194,6 @@ class StudySpec:
                 self._fail(f"variants.{v.name}", str(exc))
             if not v.seeds:
                 self._fail(f"variants.{v.name}.seeds", "is empty: list at least one seed")
+            if v.form not in FORMS:
+                self._fail(f"variants.{v.name}.form", f"{v.form!r} is unknown: choose one of "
+                           f"{', '.join(FORMS)}")
