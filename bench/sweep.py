@@ -1,0 +1,113 @@
+"""Wall time of `lstmbench sweep --trials 50` (default study) from an empty folder.
+
+Runs the real command in a fresh temporary folder, once with --jobs 1 and once with the default
+(one worker per core), then reads the trials back from the SQLite file to split the wall time:
+
+- start-up: wall minus the busiest worker's summed trial time (imports, study creation, spawn);
+- compile: build + trace + XLA compile (``compile_s``; 0 when a worker reuses a program);
+- training: the epochs' train time; evaluation: validation after each epoch;
+- other: the rest of each trial (data, feeding, bookkeeping, storage writes).
+
+Usage: python bench/sweep.py [--trials 50] [--json bench/results/sweep.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+
+def run_once(trials: int, jobs: int | None) -> dict:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    with tempfile.TemporaryDirectory(prefix="lstmbench-bench-") as folder:
+        cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", str(trials), "--quiet"]
+        if jobs is not None:
+            cmd += ["--jobs", str(jobs)]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"sweep failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        study = optuna.load_study(study_name="default", storage=f"sqlite:///{folder}/lstmbench.db")
+        trials_ = [t for t in study.trials if t.state.name == "COMPLETE"]
+    busy: dict[str, float] = defaultdict(float)
+    compile_s = train_s = eval_s = total_s = 0.0
+    for t in trials_:
+        a = t.user_attrs
+        busy[a.get("worker", "?")] += a["total_s"]
+        compile_s += a["compile_s"]
+        train_s += sum(a["train_ms"]) / 1e3
+        eval_s += a["eval_ms"] * a["epochs_run"] / 1e3
+        total_s += a["total_s"]
+    workers = len(busy)
+    return {
+        "jobs": jobs or os.cpu_count(),
+        "workers_seen": workers,
+        "trials": len(trials_),
+        "wall_s": wall,
+        "startup_s": wall - max(busy.values()),
+        "compile_s": compile_s,
+        "train_s": train_s,
+        "eval_s": eval_s,
+        "other_s": total_s - compile_s - train_s - eval_s,
+        "trial_s_sum": total_s,
+        "median_compile_s": statistics.median(t.user_attrs["compile_s"] for t in trials_),
+        "median_train_s": statistics.median(sum(t.user_attrs["train_ms"]) / 1e3 for t in trials_),
+        "programs_reused": sum(bool(t.user_attrs.get("reused_program")) for t in trials_),
+        "converged": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm and t.user_attrs["converged"])
+                      for arm in ("stateful", "stateless")},
+    }
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "system": platform.platform()}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import keras
+        import optuna
+        import tensorflow as tf
+
+        info.update(tensorflow=tf.__version__, keras=keras.__version__, optuna=optuna.__version__)
+    except ImportError:
+        pass
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--json", default=None, help="write the rows here")
+    args = parser.parse_args()
+    rows = [run_once(args.trials, 1), run_once(args.trials, None)]
+    head = ("jobs", "trials", "wall_s", "startup_s", "compile_s", "train_s", "eval_s", "other_s",
+            "median_compile_s", "median_train_s", "programs_reused")
+    print(" | ".join(head))
+    print(" | ".join("---" for _ in head))
+    for r in rows:
+        print(" | ".join(f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in head))
+    print("(compile/train/eval/other are sums over trials, in seconds of one core)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
