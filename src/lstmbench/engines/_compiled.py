@@ -1,8 +1,17 @@
-"""The default engine: a whole epoch in one ``tf.function`` (XLA on), Keras layers inside.
+"""The default engine: a whole epoch in one ``tf.function`` (XLA on), Keras variables inside.
 
-The LSTM state is a pair of tensors passed from chunk to chunk by hand, set to zero at the
-start of every batch; each chunk is one optimizer step whose gradient tape sees only that
-chunk, so gradients stop at chunk boundaries exactly as with Keras' ``stateful=True``.
+The model is a Keras ``LSTMCell`` and ``Dense(1)`` trained by a Keras ``Adam``; the gate math
+is written out on the cell's own variables (``kernel``, ``recurrent_kernel``, ``bias``, gate
+order i, f, c, o, exactly ``LSTMCell.call``) so that the compiled program stays small: XLA's
+compile time grows with the number of operations, and at these sizes every operation costs
+about as much to launch as to run.
+
+The epoch is one flat ``while`` loop over updates (chunk k of batch b). The LSTM state is a
+pair of tensors carried from update to update, set to zero where a batch starts (k = 0); each
+update is one optimizer step whose gradient tape sees only its chunk, so gradients stop at
+chunk boundaries exactly as with Keras' ``stateful=True``. The steps inside a chunk run in a
+``while`` loop too (written out only when there is a single step): compiling an unrolled
+window costs seconds, and the loop runs as fast.
 
 Traced programs are cached per shape: trials of the same shapes reuse the compiled function
 and only reassign weights and optimizer slots, so a sweep pays for XLA once per shape.
@@ -18,7 +27,10 @@ from lstmbench.engines._tf import tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
 from lstmbench.feeding import Batches, EvalSet
 
-UNROLL_MAX = 16  # unroll the steps of a chunk up to this many; a graph loop beyond
+UNROLL_MAX = 1  # steps of a chunk written out inline up to this many; a while loop beyond
+# Up to this many units the recurrent product h @ R is written as multiply-and-sum, which XLA
+# fuses with the gate math (one kernel instead of a dot call per step); beyond it, a matmul.
+FUSED_MATMUL_MAX_UNITS = 16
 
 
 class _Program:
@@ -29,7 +41,7 @@ class _Program:
         tf = tensorflow()
         import keras
 
-        _, _, B, _, F = batch_shape
+        n_batches, n_chunks, B, _, F = batch_shape
         self.cell = keras.layers.LSTMCell(units)
         self.dense = keras.layers.Dense(1)
         self.cell.build((None, F))
@@ -38,51 +50,80 @@ class _Program:
         self.optimizer = keras.optimizers.Adam(1e-3)
         self.optimizer.build(self.variables)
         cell, dense, optimizer, variables = self.cell, self.dense, self.optimizer, self.variables
+        fused = units <= FUSED_MATMUL_MAX_UNITS
 
-        def run_chunk(x, h, c):  # x (B, T, F)
+        def recurrent(h, r):  # h (N, U) @ r (U, 4U)
+            if fused:
+                return tf.reduce_sum(h[:, :, None] * r[None], axis=1)
+            return tf.matmul(h, r)
+
+        def run_chunk(x, h, c):
+            """The cell over the steps of ``x (N, T, F)`` from state ``(h, c)``: last ``(h, c)``."""
+            kernel, rec, bias = cell.kernel, cell.recurrent_kernel, cell.bias
             steps = x.shape[1]
+            # The input part of every step at once: (N, T, 4U).
+            xz = (x * kernel[0] if x.shape[2] == 1 else tf.tensordot(x, kernel, axes=1)) + bias
+
+            def step(t, h, c):
+                z = xz[:, t] + recurrent(h, rec)
+                zi, zf, zc, zo = tf.split(z, 4, axis=1)
+                c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
+                h = tf.sigmoid(zo) * tf.tanh(c)
+                return t + 1, h, c
+
             if steps <= UNROLL_MAX:
                 for t in range(steps):
-                    out, (h, c) = cell(x[:, t], [h, c])
-                return out, h, c
-            out = h
-            for t in tf.range(steps):
-                out, (h, c) = cell(x[:, t], [h, c])
-            return out, h, c
+                    _, h, c = step(t, h, c)
+                return h, c
+            _, h, c = tf.while_loop(lambda t, h, c: t < steps, step, (tf.constant(0), h, c),
+                                    maximum_iterations=steps)
+            return h, c
 
-        @tf.function(jit_compile=jit)
+        def logits_of(h):  # Dense(1) on the last output
+            return tf.reduce_sum(h * dense.kernel[:, 0], axis=1, keepdims=True) + dense.bias
+
+        n_updates = n_batches * n_chunks
+        zeros = tf.zeros((B, units))
+
+        @tf.function(jit_compile=jit, autograph=False)
         def train_epoch(xs, ys):
-            n_batches, n_chunks = xs.shape[0], xs.shape[1]
-            total = tf.constant(0.0)
-            for b in tf.range(n_batches):
-                h = tf.zeros((B, units))
-                c = tf.zeros((B, units))
-                y = tf.expand_dims(ys[b], 1)
-                for k in tf.range(n_chunks):
-                    with tf.GradientTape() as tape:
-                        out, h_next, c_next = run_chunk(xs[b, k], h, c)
-                        logits = dense(out)
-                        loss = tf.reduce_mean(
-                            tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits)
-                        )
-                    grads = tape.gradient(loss, variables)
-                    optimizer.apply_gradients(zip(grads, variables))
-                    # Truncated BPTT: the next chunk starts from the state as a constant.
-                    h, c = tf.stop_gradient(h_next), tf.stop_gradient(c_next)
-                    total += loss
-            return total / float(n_batches * n_chunks)
+            def update(i, h, c, total):
+                b, k = i // n_chunks, i % n_chunks
+                # A new batch of sequences starts from zero state.
+                h = tf.where(k == 0, zeros, h)
+                c = tf.where(k == 0, zeros, c)
+                y = ys[b][:, None]
+                with tf.GradientTape() as tape:
+                    h, c = run_chunk(xs[b, k], h, c)
+                    loss = tf.reduce_mean(
+                        tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(h))
+                    )
+                grads = tape.gradient(loss, variables)
+                optimizer.apply_gradients(zip(grads, variables))
+                # Truncated BPTT: the next chunk starts from the state as a constant.
+                return i + 1, tf.stop_gradient(h), tf.stop_gradient(c), total + loss
+
+            _, _, _, total = tf.while_loop(
+                lambda i, h, c, total: i < n_updates, update,
+                (tf.constant(0), zeros, zeros, tf.constant(0.0)), maximum_iterations=n_updates,
+            )
+            return total / float(n_updates)
 
         n_chunks_eval, N = eval_shape[0], eval_shape[1]
 
         # Evaluation runs once per epoch: XLA would cost more to compile than it saves.
-        @tf.function(jit_compile=False)
+        @tf.function(jit_compile=False, autograph=False)
         def predict(xv):
-            h = tf.zeros((N, units))
-            c = tf.zeros((N, units))
+            def chunk(k, h, c, probs):
+                h, c = run_chunk(xv[k], h, c)
+                return k + 1, h, c, probs.write(k, tf.sigmoid(logits_of(h))[:, 0])
+
+            zeros_eval = tf.zeros((N, units))
             probs = tf.TensorArray(tf.float32, size=n_chunks_eval)
-            for k in tf.range(n_chunks_eval):
-                out, h, c = run_chunk(xv[k], h, c)
-                probs = probs.write(k, tf.sigmoid(dense(out))[:, 0])
+            _, _, _, probs = tf.while_loop(
+                lambda k, h, c, probs: k < n_chunks_eval, chunk,
+                (tf.constant(0), zeros_eval, zeros_eval, probs),
+            )
             return probs.stack()
 
         self.train_epoch = train_epoch
