@@ -1,0 +1,359 @@
+"""Per-epoch training time of four ways to train the notebook's stateful LSTM, in one process.
+
+    python bench/engines.py [--json FILE] [--reps N]
+
+- ``notebook``  the seed notebook's 写法1: batch 1, ``train_on_batch`` per single timestep with
+  its ``np.expand_dims`` packing, the stateful layers reset after every sequence (B=1 only);
+- ``keras``     lstmbench's reference engine (``train_on_batch`` per chunk);
+- ``keras-fit`` ``model.fit`` with ``steps_per_execution`` = chunks per sequence, ``shuffle=False``,
+  and a callback that resets the stateful layers where a batch of sequences starts;
+- ``compiled``  lstmbench's default engine through ``run_trial`` (XLA on), and ``compiled-nojit``
+  (the same program without XLA) for the compile-time / epoch-time trade-off.
+
+Task: first-bit, 100 x 20 (90 training sequences), stateful, T=1, 8 units, B=1 and B=10. Each
+repetition starts from the seeded weights (seed = repetition) and trains a fixed number of
+epochs; the epoch times of epochs 2.. are pooled (epoch 1 includes Keras' tracing), the time to
+converge is from building the model (compile included) to the end of the evaluation of the
+first epoch with validation accuracy >= 0.99. Not collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine, print_table, summary
+
+UNITS = 8
+TARGET = 0.99
+EPOCHS = {1: 4, 10: 25}  # epochs per repetition: enough to converge at each batch size
+
+
+def _task(seed: int) -> Any:
+    from lstmbench.spec import TaskSpec
+    from lstmbench.task import make_task
+
+    return make_task(TaskSpec(), seed)
+
+
+def _model_config(batch_size: int) -> Any:
+    from lstmbench.spec import ModelConfig
+
+    return ModelConfig(stateful=True, timesteps=1, batch_size=batch_size, units=UNITS)
+
+
+def _row(method: str, batch_size: int, epoch_s: list[float], converge_s: list[float | None],
+         compile_s: list[float], conv_epochs: list[int | None]) -> dict[str, Any]:
+    converged = [c for c in converge_s if c is not None]
+    return {
+        "method": method,
+        "batch_size": batch_size,
+        "epoch_ms": summary([e * 1e3 for e in epoch_s]),
+        "epoch_ms_all": [round(e * 1e3, 4) for e in epoch_s],
+        "time_to_converge_s": summary(converged) if converged else None,
+        "time_to_converge_s_all": converge_s,
+        "convergence_epochs": conv_epochs,
+        "compile_s": summary(compile_s) if compile_s else None,
+    }
+
+
+# --------------------------------------------------------------------------- notebook (写法1)
+
+
+def bench_notebook(reps: int) -> dict[str, Any]:
+    """The notebook's loop, Keras 3 spelling; validation by its own per-step loop."""
+    from lstmbench.engines._tf import tensorflow
+    from lstmbench.engines._weights import initial_weights
+
+    tensorflow()
+    import keras
+    from keras.layers import LSTM, Dense
+
+    epoch_s: list[float] = []
+    converge: list[float | None] = []
+    conv_epochs: list[int | None] = []
+    for rep in range(reps):
+        data = _task(rep)
+        X_train, y_train = data.x_train[:, :, None], data.y_train  # (90, 20, 1) as the notebook
+        X_val, y_val = data.x_val[:, :, None], data.y_val
+        start = time.perf_counter()
+        model = keras.Sequential([keras.Input(shape=(1, 1), batch_size=1),
+                                  LSTM(UNITS, stateful=True), Dense(1, activation="sigmoid")])
+        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+        model.set_weights(initial_weights(UNITS, 1, rep))
+
+        def reset_states(model: Any = model) -> None:
+            for layer in model.layers:
+                if getattr(layer, "stateful", False):
+                    layer.reset_state()
+
+        at: float | None = None
+        at_epoch: int | None = None
+        for epoch in range(1, EPOCHS[1] + 1):
+            t0 = time.perf_counter()
+            for i in range(X_train.shape[0]):
+                for j in range(X_train.shape[1]):
+                    model.train_on_batch(
+                        np.expand_dims(np.expand_dims(np.expand_dims(X_train[i, j], axis=0),
+                                                      axis=0), axis=0),
+                        np.expand_dims(y_train[i], axis=0))
+                reset_states()
+            t1 = time.perf_counter()
+            if epoch > 1:
+                epoch_s.append(t1 - t0)
+            correct = 0
+            for i in range(X_val.shape[0]):
+                for j in range(X_val.shape[1]):
+                    p = model.predict_on_batch(
+                        np.expand_dims(np.expand_dims(np.expand_dims(X_val[i, j], axis=0),
+                                                      axis=0), axis=0))
+                    correct += int((float(p[0, 0]) > 0.5) == (y_val[i] > 0.5))
+                reset_states()
+            acc = correct / X_val.shape[0] / X_val.shape[1]
+            if at is None and acc >= TARGET:
+                at, at_epoch = time.perf_counter() - start, epoch
+        converge.append(at)
+        conv_epochs.append(at_epoch)
+        print(f"  notebook rep {rep}: epochs {[round(e, 2) for e in epoch_s[-3:]]} s, "
+              f"converged at epoch {at_epoch}", file=sys.stderr)
+    return _row("notebook", 1, epoch_s, converge, [], conv_epochs)
+
+
+# --------------------------------------------------------------------------- lstmbench engines
+
+
+def bench_lstmbench(engine: str, batch_size: int, reps: int, *, jit: bool = True,
+                    name: str | None = None) -> dict[str, Any]:
+    from lstmbench.engines import _compiled
+    from lstmbench.spec import TrainSpec, TrialSpec
+    from lstmbench.trial import run_trial
+
+    epoch_s: list[float] = []
+    converge: list[float | None] = []
+    compile_s: list[float] = []
+    conv_epochs: list[int | None] = []
+    for rep in range(reps):
+        _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
+        spec = TrialSpec(model=_model_config(batch_size), seed=rep,
+                         train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
+                                         stop_at_convergence=False))
+        r = run_trial(spec, jit=jit)
+        epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
+        converge.append(r.time_to_converge_s)
+        conv_epochs.append(r.convergence_epoch)
+        compile_s.append(r.compile_s)
+    return _row(name or engine, batch_size, epoch_s, converge, compile_s, conv_epochs)
+
+
+# --------------------------------------------------------------------------- keras fit
+
+
+def _fit_layout(batches: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Batches (n_batches, n_chunks, B, T, 1) as fit's flat arrays: every run of ``n_chunks``
+    consecutive batches of ``B`` samples is chunk 0..n_chunks-1 of the same B sequences."""
+    nb, nc, B, T, F = batches.xs.shape
+    x = batches.xs.reshape(nb * nc * B, T, F)
+    y = np.repeat(batches.ys[:, None, :], nc, axis=1).reshape(nb * nc * B)
+    return x, y
+
+
+def bench_keras_fit(batch_size: int, reps: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``model.fit`` with steps_per_execution = chunks per sequence; returns (row, checks)."""
+    from lstmbench.engines import score
+    from lstmbench.engines._keras import KerasEngine, build_model, reset_states
+    from lstmbench.engines._tf import tensorflow
+    from lstmbench.engines._weights import initial_weights
+    from lstmbench.feeding import eval_set, train_batches
+
+    tensorflow()
+    import keras
+
+    model_cfg = _model_config(batch_size)
+
+    class ResetAtSequenceStart(keras.callbacks.Callback):
+        """Reset the stateful layers where a batch of sequences starts; log where it did."""
+
+        def __init__(self, n_chunks: int) -> None:
+            super().__init__()
+            self.n_chunks = n_chunks
+            self.resets: list[int] = []
+
+        def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
+            self.resets.append(batch)
+            reset_states(self.model)
+
+    class EpochClock(keras.callbacks.Callback):
+        def __init__(self, on_end: Callable[[int, float], None]) -> None:
+            super().__init__()
+            self.on_end = on_end
+
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.on_end(epoch + 1, time.perf_counter() - self.t0)
+
+    def make(batches: Any, seed: int) -> Any:
+        n_chunks = batches.xs.shape[1]
+        model = build_model(UNITS, 1, batch_size, stateful=True)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                      steps_per_execution=n_chunks)
+        model.set_weights(initial_weights(UNITS, 1, seed))
+        return model
+
+    epoch_s: list[float] = []
+    converge: list[float | None] = []
+    conv_epochs: list[int | None] = []
+    checks: dict[str, Any] = {}
+    for rep in range(reps):
+        data = _task(rep)
+        batches = train_batches(data.x_train, data.y_train, model_cfg, seed=rep, epoch=1,
+                                shuffle=False)
+        evalset = eval_set(data.x_val, data.y_val, model_cfg)
+        n_batches, n_chunks = batches.xs.shape[:2]
+        x, y = _fit_layout(batches)
+        start = time.perf_counter()
+        model = make(batches, rep)
+        eval_model = build_model(UNITS, 1, evalset.xv.shape[1], stateful=True)
+        state: dict[str, Any] = {"at": None, "epoch": None}
+
+        def on_end(epoch: int, seconds: float, model: Any = model, eval_model: Any = eval_model,
+                   evalset: Any = evalset, start: float = start, state: dict = state) -> None:
+            if epoch > 1:
+                epoch_s.append(seconds)
+            eval_model.set_weights(model.get_weights())
+            reset_states(eval_model)
+            probs = np.stack([np.asarray(eval_model.predict_on_batch(evalset.xv[k]))[:, 0]
+                              for k in range(evalset.xv.shape[0])])
+            if state["at"] is None and score(probs, evalset.yv)[1] >= TARGET:
+                state["at"], state["epoch"] = time.perf_counter() - start, epoch
+
+        resets = ResetAtSequenceStart(n_chunks)
+        model.fit(x, y, batch_size=batch_size, epochs=EPOCHS[batch_size], shuffle=False,
+                  verbose=0, callbacks=[resets, EpochClock(on_end)])
+        converge.append(state["at"])
+        conv_epochs.append(state["epoch"])
+        if rep == 0:
+            # The resets: once per batch of sequences per epoch, each at a chunk-0 batch index.
+            expected = [b * n_chunks for b in range(n_batches)] * EPOCHS[batch_size]
+            checks["resets_counted"] = len(resets.resets)
+            checks["resets_expected"] = len(expected)
+            checks["resets_at_sequence_starts_only"] = resets.resets == expected
+            # One epoch of fit against one epoch of the keras engine, same order and weights.
+            fit_model = make(batches, rep)
+            fit_model.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0,
+                          callbacks=[ResetAtSequenceStart(n_chunks)])
+            engine = KerasEngine(units=UNITS, learning_rate=1e-3, seed=rep, stateful=True,
+                                 batch_shape=batches.xs.shape, eval_shape=evalset.xv.shape)
+            engine.train_epoch(batches)
+            diff = max(float(np.max(np.abs(a - b)))
+                       for a, b in zip(fit_model.get_weights(), engine.model.get_weights()))
+            moved = max(float(np.max(np.abs(a - b)))
+                        for a, b in zip(fit_model.get_weights(), initial_weights(UNITS, 1, rep)))
+            checks["max_weight_diff_vs_keras_engine_after_one_epoch"] = diff
+            checks["max_weight_change_in_that_epoch"] = moved
+            # And without the resets the weights differ: the check can see a missing reset.
+            no_reset = make(batches, rep)
+            no_reset.fit(x, y, batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+            checks["max_weight_diff_without_resets"] = max(
+                float(np.max(np.abs(a - b)))
+                for a, b in zip(no_reset.get_weights(), engine.model.get_weights()))
+    return _row("keras-fit", batch_size, epoch_s, converge, [], conv_epochs), checks
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _median(rows: list[dict[str, Any]], method: str, batch_size: int) -> float | None:
+    for r in rows:
+        if r["method"] == method and r["batch_size"] == batch_size:
+            return r["epoch_ms"]["median"]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="write every row and the ratios here")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (seeds) per row")
+    parser.add_argument("--only", nargs="*", help="methods to run (default: all)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from lstmbench.engines._tf import tensorflow
+
+    tensorflow()
+    load_before = os.getloadavg()
+    want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-nojit"])
+    rows: list[dict[str, Any]] = []
+    checks: dict[str, Any] = {}
+    for B in (1, 10):
+        if "compiled" in want:
+            rows.append(bench_lstmbench("compiled", B, max(args.reps, 5)))
+        if "compiled-nojit" in want:
+            rows.append(bench_lstmbench("compiled", B, args.reps, jit=False,
+                                        name="compiled-nojit"))
+        if "keras-fit" in want:
+            row, checks[f"keras-fit B={B}"] = bench_keras_fit(B, args.reps)
+            rows.append(row)
+        if "keras" in want:
+            rows.append(bench_lstmbench("keras", B, args.reps))
+        if "notebook" in want and B == 1:
+            rows.append(bench_notebook(args.reps))
+        print(f"B={B} done", file=sys.stderr)
+    load_after = os.getloadavg()
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 1) if a and b else None
+
+    result = {
+        "benchmark": "engines",
+        "task": {"n_sequences": 100, "seq_len": 20, "train_sequences": 90, "stateful": True,
+                 "timesteps": 1, "units": UNITS, "target": TARGET},
+        "epochs_per_rep": EPOCHS,
+        "rows": rows,
+        "ratios": {
+            "notebook_vs_compiled": ratio(_median(rows, "notebook", 1), _median(rows, "compiled", 1)),
+            "keras_fit_vs_compiled": ratio(_median(rows, "keras-fit", 10),
+                                           _median(rows, "compiled", 10)),
+            "keras_vs_compiled_b1": ratio(_median(rows, "keras", 1), _median(rows, "compiled", 1)),
+            "keras_vs_compiled_b10": ratio(_median(rows, "keras", 10),
+                                           _median(rows, "compiled", 10)),
+            "nojit_vs_jit_b1": ratio(_median(rows, "compiled-nojit", 1),
+                                     _median(rows, "compiled", 1)),
+            "nojit_vs_jit_b10": ratio(_median(rows, "compiled-nojit", 10),
+                                      _median(rows, "compiled", 10)),
+        },
+        "checks": checks,
+        "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": load_after},
+    }
+    table = []
+    for r in rows:
+        e, c, k = r["epoch_ms"], r["time_to_converge_s"], r["compile_s"]
+        table.append([
+            r["method"], str(r["batch_size"]),
+            f"{e['median']:.2f}", f"{e['min']:.2f}–{e['max']:.2f}", str(e["n"]),
+            f"{c['median']:.2f} ({c['min']:.2f}–{c['max']:.2f})" if c else "—",
+            " ".join("-" if x is None else str(x) for x in r["convergence_epochs"]),
+            f"{k['median']:.2f}" if k else "—",
+        ])
+    print_table("Per-epoch training time, stateful T=1, 8 units, 100x20 task",
+                ["method", "B", "epoch ms (median)", "min–max", "n", "converge s (median, range)",
+                 "conv. epochs", "compile s"], table)
+    print("ratios:", json.dumps(result["ratios"]))
+    print("checks:", json.dumps(checks))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
