@@ -3,9 +3,11 @@ SQLite busy timeouts, heartbeats, and passwords kept out of every message."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,7 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
         if must_exist:
             raise UserError(f"{path}: no such database: run `lstmbench sweep` first, or give "
                             "--storage URL of an existing one", exit_code=1)
-        folder = path.parent if str(path.parent) else Path(".")
+        folder = Path(os.path.abspath(path.parent))  # "." would not tell the user where
         if not folder.exists():
             raise UserError(f"{folder}: no such folder for the database {path}", exit_code=1)
         if not os.access(folder, os.W_OK):
@@ -63,15 +65,27 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
         raise UserError(f"{path} is read-only: lstmbench needs to write trials there", exit_code=1)
 
 
+def driver_url(url: str) -> str:
+    """Return ``url`` with psycopg 3 as the PostgreSQL driver when the URL names none.
+
+    SQLAlchemy 2.1 already maps ``postgresql://`` to psycopg 3, 2.0 maps it to psycopg2, which
+    ``lstmbench[postgres]`` does not install: naming the driver makes both work the same.
+    """
+    return re.sub(r"^(postgresql|postgres)://", "postgresql+psycopg://", url)
+
+
 def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_exist: bool = False,
                  attempts: int = 5) -> Any:
     """Return an Optuna ``RDBStorage`` for ``url``, with a busy timeout (SQLite) and heartbeat.
 
-    ``must_exist`` (readers such as ``report``) refuses to create a SQLite file. A storage whose
-    tables are being created by another worker right now is retried a few times.
+    ``must_exist`` (readers such as ``report``) refuses to create a SQLite file or Optuna's
+    tables. Before Optuna touches anything, the database is read (never written) to refuse a
+    corrupt file, a database of some other program, or one of another Optuna schema version:
+    Optuna would otherwise add its missing tables first and complain afterwards. A storage
+    whose tables are being created by another worker right now is retried a few times.
     """
     import sqlalchemy.exc
-    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from optuna.storages import RDBStorage
 
     path = sqlite_path(url)
     engine_kwargs: dict[str, Any] = {}
@@ -79,23 +93,31 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
         check_sqlite_file(path, must_exist=must_exist)
         engine_kwargs["connect_args"] = {"timeout": 120}  # wait for a busy database, do not fail
     else:
-        engine_kwargs["pool_pre_ping"] = True
+        engine_kwargs["pool_pre_ping"] = True  # a server restart must not fail the next trial
     kwargs: dict[str, Any] = {}
     if heartbeat:
-        kwargs = dict(
-            heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=3),
-        )
+        with _quiet_optuna_warnings():
+            kwargs = dict(
+                heartbeat_interval=heartbeat,
+                grace_period=3 * heartbeat,
+                heartbeat_stale_trial_callback=RetryStaleTrial(max_retry=3),
+            )
     for attempt in range(attempts):
         try:
+            check_schema(url, engine_kwargs, must_exist=must_exist)
             with _quiet_optuna_warnings():
-                return RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
-            # Two first starts on an empty database race on CREATE TABLE: the loser retries.
+                return RDBStorage(driver_url(url), engine_kwargs=engine_kwargs, **kwargs)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
+                sqlalchemy.exc.OperationalError) as exc:
+            # Two first starts on an empty database race on CREATE TABLE and on the version
+            # rows: the loser retries (PostgreSQL: duplicate key / table; SQLite: "already
+            # exists"). Anything else is a real error.
+            racing = not isinstance(exc, sqlalchemy.exc.OperationalError) or "already exists" in str(exc)
+            if not racing:
+                raise UserError(_database_error(url, exc), exit_code=1) from None
             if attempt == attempts - 1:
-                raise UserError(f"{mask(url)}: cannot create the Optuna tables: {exc.orig}",
-                                exit_code=1) from None
+                raise UserError(f"{mask(url)}: cannot create the Optuna tables: "
+                                f"{mask(_first_line(exc))}", exit_code=1) from None
             time.sleep(0.5 * (attempt + 1))
         except sqlalchemy.exc.DatabaseError as exc:
             raise UserError(_database_error(url, exc), exit_code=1) from None
@@ -104,18 +126,141 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
                             "use e.g. sqlite:///lstmbench.db or postgresql://user@host/db",
                             exit_code=2) from None
         except (ModuleNotFoundError, ImportError) as exc:
-            hint = " (pip install 'lstmbench[postgres]')" if "psycopg" in str(exc) else ""
+            hint = " (pip install 'lstmbench[postgres]')" if "postgres" in url.split(":")[0] else ""
             raise UserError(f"{mask(url)}: the database driver is missing: {exc}{hint}",
                             exit_code=1) from None
-        except RuntimeError as exc:  # Optuna's schema-version check
-            raise UserError(f"{mask(url)}: {exc}", exit_code=1) from None
-        except sqlalchemy.exc.OperationalError as exc:  # pragma: no cover - subclass of DatabaseError
-            raise UserError(_database_error(url, exc), exit_code=1) from None
+        except RuntimeError as exc:  # Optuna's own schema-version check, should ours miss one
+            raise UserError(f"{mask(url)}: {mask(str(exc))}", exit_code=1) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+OPTUNA_TABLES = frozenset({"studies", "trials", "version_info", "alembic_version"})
+
+
+def check_schema(url: str, engine_kwargs: dict[str, Any], *, must_exist: bool) -> None:
+    """Read the database and refuse what Optuna must not touch; write nothing.
+
+    Refused: a file SQLite cannot read, an SQLite file with tables of some other program, an
+    Optuna schema other than this Optuna's (newer: upgrade Optuna; older: the user upgrades the
+    file, lstmbench never does), and for readers (``must_exist``) a database with no Optuna
+    tables at all.
+    """
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(driver_url(url), **engine_kwargs)
+    try:
+        with engine.connect() as conn:
+            tables = set(sqlalchemy.inspect(conn).get_table_names())
+            revision = None
+            if "alembic_version" in tables:
+                revision = conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    where = sqlite_path(url) or mask(url)
+    if not tables & OPTUNA_TABLES:
+        if must_exist:
+            raise UserError(f"{where} holds no Optuna study: run `lstmbench sweep` first, or give "
+                            "the --storage of an existing one (nothing was created)", exit_code=1)
+        if tables and sqlite_path(url) is not None:
+            names = ", ".join(sorted(tables)[:5])
+            raise UserError(f"{where} is an SQLite database of some other program (tables: {names}); "
+                            "it was left unchanged: give another --storage", exit_code=1)
+        return
+    if revision is None:  # tables being created by another worker right now, or pre-2019 Optuna
+        return
+    head, known = optuna_schema_versions()
+    if revision == head:
+        return
+    if revision in known:
+        raise UserError(
+            f"{where} was written by an older Optuna (schema {revision}; this Optuna "
+            f"{_optuna_version()} needs {head}); it was left unchanged. Back it up, then upgrade it "
+            f"with `optuna storage upgrade --storage {mask(url)}`, or give another --storage",
+            exit_code=1)
+    raise UserError(
+        f"{where} was written by a newer Optuna (schema {revision} is unknown to Optuna "
+        f"{_optuna_version()}); it was left unchanged: `pip install -U optuna`, or give another "
+        "--storage", exit_code=1)
+
+
+def optuna_schema_versions() -> tuple[str, frozenset[str]]:
+    """Return (head revision, every known revision) of the installed Optuna's storage schema."""
+    import optuna.storages._rdb as rdb
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(rdb.__file__).parent / "alembic"))
+    script = ScriptDirectory.from_config(config)
+    head = script.get_current_head()
+    assert head is not None
+    return head, frozenset(r.revision for r in script.walk_revisions())
+
+
+def _optuna_version() -> str:
+    import optuna
+
+    return optuna.__version__
+
+
+class RetryStaleTrial:
+    """Heartbeat-stale trial (its worker died): queue it again, at most ``max_retry`` times.
+
+    Optuna's ``RetryHeartbeatStaleTrialCallback``, but the copy records which trial it retries
+    and does not inherit the failed run's ``fail_reason``.
+    """
+
+    def __init__(self, max_retry: int) -> None:
+        from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+        self._retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+
+    def __call__(self, study: Any, trial: Any) -> None:
+        attrs = {k: v for k, v in trial.user_attrs.items() if k != "fail_reason"}
+        attrs["retry_of"] = trial.number
+        trial.user_attrs = attrs
+        self._retry(study, trial)
+
+
+@contextlib.contextmanager
+def first_start_lock(url: str) -> Iterator[None]:
+    """Serialise the first start of concurrent sweeps on one PostgreSQL database.
+
+    Creating Optuna's tables and the study from several machines at once races; a session-level
+    advisory lock held while one sweep sets up makes the others wait instead. Other back-ends:
+    SQLite serialises writers itself, the retries in :func:`open_storage` cover its table race.
+    """
+    if not driver_url(url).startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(driver_url(url), poolclass=sqlalchemy.pool.NullPool)
+    try:
+        conn = engine.connect()
+    except sqlalchemy.exc.DBAPIError as exc:
+        engine.dispose()
+        raise UserError(_database_error(url, exc), exit_code=1) from None
+    try:
+        conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        yield
+    finally:
+        try:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+        finally:
+            conn.close()
+            engine.dispose()
+
+
+LOCK_KEY = 0x6C73746D  # "lstm": one advisory lock per database, for set-up only
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+
+
 def _database_error(url: str, exc: Exception) -> str:
-    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    detail = _first_line(exc)
     path = sqlite_path(url)
     if path is not None:
         return (f"{path} cannot be used as an Optuna database ({detail}); it was left unchanged: "

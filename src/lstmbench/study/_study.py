@@ -52,16 +52,24 @@ def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:
         sampler=make_sampler(spec), pruner=make_pruner(spec),
     )
     attrs = study.user_attrs
-    if SPEC_HASH not in attrs:
-        if study.get_trials(deepcopy=False):
+    if SPEC_HASH not in attrs and study.get_trials(deepcopy=False):
+        attrs = study.user_attrs  # read again: another worker may have set it up meanwhile
+        if SPEC_HASH not in attrs:
             raise UserError(f"study {name!r} exists but was not made by lstmbench: give another "
                             "--study NAME", exit_code=1)
-        study.set_user_attr(SPEC, spec.to_dict())
-        study.set_user_attr(VERSION, __version__)
-        study.set_user_attr(SPEC_HASH, spec.hash())  # last: marks the study as complete
-    elif attrs[SPEC_HASH] != spec.hash():
+    if SPEC_HASH not in attrs:
+        import sqlalchemy.exc
+
+        try:
+            study.set_user_attr(SPEC, spec.to_dict())
+            study.set_user_attr(VERSION, __version__)
+            study.set_user_attr(SPEC_HASH, spec.hash())  # last: marks the study as complete
+        except sqlalchemy.exc.IntegrityError:
+            pass  # another first start wrote the same keys at the same moment: compare with its
+        attrs = study.user_attrs
+    if attrs.get(SPEC_HASH) != spec.hash():
         raise UserError(
-            f"study {name!r} was made from a different spec (hash {attrs[SPEC_HASH]}, now "
+            f"study {name!r} was made from a different spec (hash {attrs.get(SPEC_HASH)}, now "
             f"{spec.hash()}; {_first_difference(attrs.get(SPEC, {}), spec.to_dict())}): run it "
             f"with its original spec, or start a new study with --study NEW_NAME",
             exit_code=1,
