@@ -20,8 +20,9 @@ class Progress:
     """A rich progress bar (terminal) or one plain line per finished trial (pipes, CI logs)."""
 
     def __init__(self, study: Any, sweep: str, *, total: int, console: Console, quiet: bool,
-                 interval: float = 0.5) -> None:
+                 interval: float = 0.5, queued: frozenset[int] = frozenset()) -> None:
         self._study, self._sweep, self._total = study, sweep, total
+        self._queued = queued  # trial numbers WAITING at the start: left by an earlier run too
         self._console, self._quiet, self._interval = console, quiet, interval
         self._stop = threading.Event()
         self._seen: set[int] = set()
@@ -63,8 +64,21 @@ class Progress:
         return Counter(self._state)
 
     def poll(self) -> None:
-        trials = [t for t in self._study.get_trials(deepcopy=False)
-                  if t.user_attrs.get(SWEEP) == self._sweep]
+        every = sorted(self._study.get_trials(deepcopy=False), key=lambda t: t.number)
+        mine = set(self._queued)
+        last = max(self._queued, default=-1)
+        for t in every:
+            # This run's trials, those it found queued, and every retry queued since it began
+            # (a Ctrl-C'd trial of ours, or a dead worker's trial that a worker here picked up),
+            # with the trial it retries.
+            retry_of = t.user_attrs.get("retry_of")
+            if (t.user_attrs.get(SWEEP) == self._sweep or t.number in mine or retry_of in mine
+                    or (retry_of is not None and t.number > last)):
+                mine.add(t.number)
+                if retry_of is not None:
+                    mine.add(retry_of)
+        trials = [t for t in every if t.number in mine]
+        self._total = max(self._total, len(trials))  # retries add to what this run does
         state = Counter(t.state.name for t in trials)
         arms = Counter(t.user_attrs.get("arm") for t in trials if t.state.name == "COMPLETE")
         done = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
@@ -74,23 +88,27 @@ class Progress:
         arms_text = " ".join(f"{a} {n}" for a, n in sorted(arms.items()) if a)
         self._state = state
         if self._bar is not None:
-            self._bar.update(self._task, completed=sum(state[s] for s in FINISHED),
+            self._bar.update(self._task, total=self._total, completed=sum(state[s] for s in FINISHED),
                              arms=arms_text, best=best_text)
             return
         if self._quiet:
             return
+        retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
         for t in sorted(trials, key=lambda t: t.number):
             if t.state.name in FINISHED and t.number not in self._seen:
                 self._seen.add(t.number)
-                self._console.print(self._line(t, sum(state[s] for s in FINISHED)),
+                self._console.print(self._line(t, sum(state[s] for s in FINISHED), retries),
                                     highlight=False, soft_wrap=True)
 
-    def _line(self, t: Any, finished: int) -> str:
+    def _line(self, t: Any, finished: int, retries: dict[int, int]) -> str:
         attrs = t.user_attrs
         config = describe_config(attrs.get("spec"))
         head = f"[{finished}/{self._total}] trial {t.number} {config}"
         if t.state.name == "FAIL":
-            return f"{head}: FAILED ({attrs.get('fail_reason', 'no reason recorded')})"
+            # No reason stored: the worker died mid-trial and Optuna's heartbeat check failed it.
+            reason = attrs.get("fail_reason") or "its worker stopped sending heartbeats"
+            again = f"; queued again as trial {retries[t.number]}" if t.number in retries else ""
+            return f"{head}: FAILED ({reason}{again})"
         if t.state.name == "PRUNED":
             return f"{head}: pruned after epoch {attrs.get('pruned_at_epoch')}"
         if attrs.get("converged"):

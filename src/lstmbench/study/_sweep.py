@@ -15,7 +15,14 @@ from rich.console import Console
 from lstmbench.errors import UserError
 from lstmbench.spec import load_study_spec
 from lstmbench.study._progress import Progress
-from lstmbench.study._storage import DEFAULT_HEARTBEAT, mask, open_storage, sqlite_path, storage_url
+from lstmbench.study._storage import (
+    DEFAULT_HEARTBEAT,
+    first_start_lock,
+    mask,
+    open_storage,
+    sqlite_path,
+    storage_url,
+)
 from lstmbench.study._study import create_or_join, queue_trials
 from lstmbench.study._verdict import ArmVerdict, arm_verdicts, print_verdict
 from lstmbench.study._worker import interrupt_once, quiet_optuna, spawned_work, work
@@ -71,12 +78,20 @@ def run_sweep(
     url = storage_url(storage)
     heartbeat = heartbeat or None
     quiet_optuna()
-    rdb = open_storage(url, heartbeat=heartbeat)
-    optuna_study = create_or_join(rdb, name, study_spec)
-    sweep_id, queued = queue_trials(optuna_study, study_spec, trials)
+    with first_start_lock(url):  # several machines starting at once: one sets up, others wait
+        rdb = open_storage(url, heartbeat=heartbeat)
+        optuna_study = create_or_join(rdb, name, study_spec)
     import optuna
 
-    waiting = len(optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
+    if heartbeat:
+        # A worker of an earlier run that died (SIGKILL, power loss) left its trial RUNNING:
+        # past the grace period it is marked FAIL and queued again, before this run's trials.
+        optuna.storages.fail_stale_trials(optuna_study)
+    sweep_id, queued = queue_trials(optuna_study, study_spec, trials)
+
+    queue = {t.number for t in optuna_study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.WAITING,))}
+    waiting = len(queue)
     jobs = max(1, min(jobs or os.cpu_count() or 1, waiting or 1))
     deadline = None if timeout is None else time.time() + timeout
 
@@ -86,7 +101,8 @@ def run_sweep(
         console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
                       f"{jobs} worker{'s' if jobs > 1 else ''}")
 
-    progress = Progress(optuna_study, sweep_id, total=waiting, console=console, quiet=quiet)
+    progress = Progress(optuna_study, sweep_id, total=waiting, console=console, quiet=quiet,
+                        queued=frozenset(queue))
     exit_code = 0
     try:
         with progress:
