@@ -1,7 +1,32 @@
-"""Reading studies back: rows of trials, summaries, renderings. Never imports TensorFlow."""
+"""Reading studies back: rows of trials, one summary, renderings. Never imports TensorFlow."""
 
 from __future__ import annotations
 
-from lstmbench.report._records import describe_config, trial_rows, trials_frame
+from lstmbench.report._document import document
+from lstmbench.report._load import find_studies, importances, load_summary
+from lstmbench.report._plots import make_plots
+from lstmbench.report._records import csv_rows, describe_config, trial_rows, trials_frame
+from lstmbench.report._render_html import render_html
+from lstmbench.report._render_md import render_markdown
+from lstmbench.report._render_rich import render_rich
+from lstmbench.report._stats import Estimate, TestResult
+from lstmbench.report._summary import (
+    ArmSummary,
+    BestTrial,
+    EpochTime,
+    Importances,
+    StatefulCell,
+    Summary,
+    Table,
+    WindowRow,
+    summarize,
+)
+from lstmbench.report._write import ReportOutcome, run_report, write_files
 
-__all__ = ["describe_config", "trial_rows", "trials_frame"]
+__all__ = [
+    "ArmSummary", "BestTrial", "EpochTime", "Estimate", "Importances", "ReportOutcome",
+    "StatefulCell", "Summary", "Table", "TestResult", "WindowRow", "csv_rows", "describe_config",
+    "document", "find_studies", "importances", "load_summary", "make_plots", "render_html",
+    "render_markdown", "render_rich", "run_report", "summarize", "trial_rows", "trials_frame",
+    "write_files",
+]

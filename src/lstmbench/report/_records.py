@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULT_COLUMNS = (
     "arm", "variant", "form", "converged", "convergence_epoch", "best_val_accuracy",
@@ -49,9 +51,41 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
                        seq_len=spec["task"]["seq_len"])
         row["val_accuracy"] = attrs.get("val_accuracy")
         row["train_ms"] = attrs.get("train_ms")
+        row["versions"] = attrs.get("versions")
         rows.append(row)
     return rows
 
 
 def trials_frame(study: Any) -> pd.DataFrame:
+    """Return :func:`trial_rows` as a DataFrame."""
+    import pandas as pd
+
     return pd.DataFrame(trial_rows(study))
+
+
+def csv_rows(study: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """Return (columns, rows) for ``trials.csv``: one row per trial, named as Optuna's own
+    ``trials_dataframe`` names them (``params_*``, ``user_attrs_*``); lists and dicts as JSON."""
+    rows = []
+    params: set[str] = set()
+    attrs: set[str] = set()
+    for t in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value if t.values else None,
+            "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
+            "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
+            "config": describe_config(t.user_attrs.get("spec")),
+        }
+        for key, value in t.params.items():
+            row[f"params_{key}"] = value
+            params.add(key)
+        for key, value in t.user_attrs.items():
+            row[f"user_attrs_{key}"] = (json.dumps(value, sort_keys=True)
+                                        if isinstance(value, (list, dict)) else value)
+            attrs.add(key)
+        rows.append(row)
+    columns = ["number", "state", "value", "datetime_start", "datetime_complete", "config"]
+    columns += [f"params_{k}" for k in sorted(params)] + [f"user_attrs_{k}" for k in sorted(attrs)]
+    return columns, rows

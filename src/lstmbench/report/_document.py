@@ -1,0 +1,190 @@
+"""The report as a list of blocks (headings, paragraphs, tables, figures) built from a summary.
+
+Every renderer walks the same blocks, so the terminal, Markdown and HTML say the same things in
+the same order; a renderer only decides how a block looks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstmbench.report import _format as f
+from lstmbench.report._stats import Estimate
+from lstmbench.report._summary import ArmSummary, Summary, Table
+
+OBJECTIVE = "training seconds to converge (compile excluded), with a penalty when not converged"
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # the plot's file stem (``plots/<name>.png``)
+    caption: str
+
+
+Block = Heading | Paragraph | Table | Figure
+
+
+def document(s: Summary) -> list[Block]:
+    """Return the blocks of the report of ``s``, in reading order."""
+    blocks: list[Block] = [Heading(f"lstmbench report: {s.study}", 1), Paragraph(_header(s))]
+    blocks += [Heading("Verdict"), Paragraph(s.verdict)]
+    if s.arms:
+        blocks += [Heading("Arms"), _arms(s)]
+    if s.tests:
+        blocks += [Table("Stateful vs stateless", ("measure", "test", "p", "n (stateful, "
+                                                   "stateless)", "effect"),
+                         tuple((t.measure, t.name, f.p_value(t.p_value), f"{t.n_a}, {t.n_b}",
+                                t.effect) for t in s.tests),
+                         note="Two-sided tests; p < 0.05 is read as a real difference.")]
+    if s.windows:
+        blocks += [Heading("Stateless: best accuracy by window"), _windows(s),
+                   Figure("window_accuracy", "Stateless: best validation accuracy by window "
+                          "length, and the analytic ceiling")]
+    if s.stateful_cells:
+        blocks += [Heading("Stateful: convergence by timesteps and batch size"), _cells(s),
+                   Figure("stateful_convergence", "Stateful: converged trials by timesteps and "
+                          "batch size")]
+    if s.epoch_times:
+        blocks += [Heading("Epoch time by batch size"), _epoch_times(s),
+                   Figure("epoch_time", "Median epoch train time against batch size, per trial")]
+    curves = [a for a in s.arms if a.best is not None and a.best.val_accuracy]
+    if curves:
+        blocks += [Heading("Learning curves of the best trials"), _curves(s, curves),
+                   Figure("learning_curves", "Validation accuracy per epoch of the best trial "
+                          "of each arm")]
+    if s.importances_skipped:
+        blocks += [Heading("Parameter importances"),
+                   Paragraph("Not computed: add --importances, or --out DIR (Optuna's fANOVA loads "
+                             "scikit-learn, a few seconds).")]
+    elif s.importances:
+        blocks += [Heading("Parameter importances"),
+                   Paragraph(f"Optuna's fANOVA importances (seeded) for the objective, {OBJECTIVE}; "
+                             "each arm on its own trials, because the arms have different "
+                             "parameters."),
+                   *_importances(s)]
+    for table in s.extra:
+        blocks += [Heading(table.title), table]
+    if s.environment:
+        blocks += [Heading("Environment"),
+                   Table("", ("", ""), tuple((k, v) for k, v in s.environment))]
+    return blocks
+
+
+def _header(s: Summary) -> str:
+    states = s.states
+    parts = [f"{s.trials} trials"]
+    if states:
+        parts.append(", ".join(f"{n} {_state(st)}" for st, n in states.items()))
+    text = f"{s.description + '. ' if s.description else ''}Storage {s.storage or '?'}: " + ": ".join(parts)
+    left_out = s.trials - states.get("COMPLETE", 0)
+    if left_out:
+        text += f" ({left_out} not completed, left out of every number below)"
+    text += "."
+    if s.target is not None:
+        text += f" Converged means validation accuracy ≥ {s.target:g}."
+    return text
+
+
+def _state(state: str) -> str:
+    return {"FAIL": "failed"}.get(state, state.lower())
+
+
+def _n(e: Estimate, unit: str) -> str:
+    return f.DASH if e.value is None else f"{f.estimate(e, unit)}, n={e.n}"
+
+
+def _arms(s: Summary) -> Table:
+    def trials(a: ArmSummary) -> str:
+        other = ", ".join(f"{n} {_state(st)}" for st, n in a.states.items() if st != "COMPLETE")
+        return f"{a.complete}" + (f" (+ {other})" if other else "")
+
+    def best(a: ArmSummary) -> str:
+        b = a.best
+        if b is None:
+            return f.DASH
+        how = (f"epoch {b.convergence_epoch}, {f.num(b.train_ms, 'ms')}" if b.converged
+               else f"not converged, best {f.accuracy(b.best_val_accuracy)}")
+        return f"#{b.number} {b.config}: {how}"
+
+    rows = [
+        ("completed trials", *(trials(a) for a in s.arms)),
+        ("converged", *(f.share(a.converged_share, a.converged) for a in s.arms)),
+        ("epochs to converge", *(_n(a.epochs_to_converge, "") for a in s.arms)),
+        ("training time to converge", *(_n(a.train_ms_to_converge, "ms") for a in s.arms)),
+        ("time to converge + compile", *(_n(a.wall_s_to_converge, "s") for a in s.arms)),
+        ("epoch time", *(_n(a.epoch_ms, "ms") for a in s.arms)),
+        ("best trial", *(best(a) for a in s.arms)),
+    ]
+    return Table("", ("", *(a.arm for a in s.arms)), tuple(rows),
+                 note="Medians [95 % CI]: Wilson interval for shares, percentile bootstrap (2000 "
+                      "resamples) for medians; n = trials behind the number; times to converge "
+                      "over converged trials only.")
+
+
+def _windows(s: Summary) -> Table:
+    many = len({w.seq_len for w in s.windows}) > 1
+    cols = (("seq_len",) if many else ()) + ("window", "trials", "converged", "best accuracy",
+                                             "ceiling")
+    rows = tuple(((str(w.seq_len),) if many else ())
+                 + (str(w.window), str(w.trials), str(w.converged), f.accuracy(w.best_accuracy),
+                    f.accuracy(w.ceiling)) for w in s.windows)
+    return Table("", cols, rows, note="Ceiling: the best validation accuracy any stateless model "
+                 "can reach with that window (only the window at step 0 sees the first bit).")
+
+
+def _cells(s: Summary) -> Table:
+    many = len({c.seq_len for c in s.stateful_cells}) > 1
+    cols = (("seq_len",) if many else ()) + ("timesteps", "batch size", "trials", "converged",
+                                             "median epoch")
+    rows = tuple(((str(c.seq_len),) if many else ())
+                 + (str(c.timesteps), str(c.batch_size), str(c.trials), str(c.converged),
+                    f.num(c.median_epoch)) for c in s.stateful_cells)
+    return Table("", cols, rows)
+
+
+def _epoch_times(s: Summary) -> Table:
+    rows = tuple((e.arm, str(e.batch_size), str(e.trials), f.num(e.median_ms, "ms"),
+                  f"{f.num(e.min_ms)}–{f.num(e.max_ms)} ms") for e in s.epoch_times)
+    return Table("", ("arm", "batch size", "trials", "median epoch time", "range"), rows,
+                 note="Batch size: sequences side by side (stateful), windows per update "
+                      "(stateless).")
+
+
+def _curves(s: Summary, arms: list[ArmSummary]) -> Table:
+    curves = [a.best.val_accuracy for a in arms]
+    epochs = max(len(c) for c in curves)
+
+    def at(c: tuple[float, ...], i: int) -> str:
+        return f.accuracy(c[i]) if i < len(c) else ""
+
+    # Only epochs where a curve changes (and the last): a plateau of 25 equal rows says nothing.
+    shown = [i for i in range(epochs)
+             if i in (0, epochs - 1) or any(at(c, i) != at(c, i - 1) for c in curves)]
+    cols = ("epoch", *(f"{a.arm} #{a.best.number}" for a in arms))
+    rows = tuple((str(i + 1), *(at(c, i) for c in curves)) for i in shown)
+    configs = "; ".join(f"#{a.best.number} {a.best.config}" for a in arms)
+    skipped = " Epochs where no curve changed are left out." if len(shown) < epochs else ""
+    return Table("", cols, rows, note=f"Validation accuracy after each epoch ({configs}).{skipped}")
+
+
+def _importances(s: Summary) -> list[Block]:
+    out: list[Block] = []
+    for imp in s.importances:
+        title = f"{imp.arm} ({imp.trials} completed trials)"
+        if imp.note:
+            out.append(Paragraph(f"{title}: {imp.note}."))
+        else:
+            out.append(Table(title, ("parameter", "importance"),
+                             tuple((k, f"{v:.2f}") for k, v in imp.values)))
+    return out

@@ -1,0 +1,546 @@
+"""``lstmbench report``: the summary's numbers, the exact rendered text, the files, the errors."""
+# ruff: noqa: E501  (the expected renderings below are long lines of Markdown and terminal text)
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from rich.console import Console
+
+from lstmbench.cli import main
+from lstmbench.report import (
+    Importances,
+    find_studies,
+    load_summary,
+    render_html,
+    render_markdown,
+    render_rich,
+    run_report,
+    summarize,
+)
+from lstmbench.report._stats import fisher_exact_p, mann_whitney_p, median, wilson
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason="/usr/bin/chromium is missing (apt-get install chromium)")
+
+
+# -- statistics: the same numbers as scipy ------------------------------------------------------
+
+def test_statistics_agree_with_scipy():
+    st = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(1)
+    for n in range(1, 30):
+        for k in range(n + 1):
+            ci = st.binomtest(k, n).proportion_ci(method="wilson")
+            assert wilson(k, n) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    for a, b, c, d in rng.integers(0, 15, (200, 4)):
+        expected = st.fisher_exact([[a, b], [c, d]])[1]
+        assert fisher_exact_p(int(a), int(b), int(c), int(d)) == pytest.approx(expected, abs=1e-9)
+    for _ in range(200):
+        n1, n2 = rng.integers(2, 14, 2)
+        x = rng.integers(0, 20, n1).astype(float)  # ties: the normal approximation
+        y = rng.random(n2) * 20  # usually no ties: the exact distribution for small samples
+        res = st.mannwhitneyu(x, y)
+        assert mann_whitney_p(list(x), list(y)) == pytest.approx((res.statistic, res.pvalue),
+                                                                 abs=1e-9)
+
+
+def test_median_interval_is_seeded_and_honest_about_small_samples():
+    assert median([]).value is None
+    one = median([3.0])
+    assert (one.value, one.low, one.high, one.n) == (3.0, None, None, 1)
+    same = median([2.0, 2.0, 2.0])
+    assert (same.low, same.high) == (2.0, 2.0)
+    e = median([1.0, 2.0, 3.0, 4.0, 10.0])
+    assert e == median([1.0, 2.0, 3.0, 4.0, 10.0])  # deterministic
+    assert e.low <= e.value <= e.high and e.n == 5
+
+
+# -- a summary from hand-built rows: every number, and the exact text ---------------------------
+
+def row(number, arm, *, state="COMPLETE", converged=False, epoch=None, value=None, best=0.5,
+        window=None, timesteps=None, batch=5, epoch_ms=10.0, wall=None, ceiling=None, curve=()):
+    config = (f"stateful T={timesteps} B={batch} U=4" if arm == "stateful"
+              else f"stateless W={window} B={batch} U=4")
+    return {
+        "number": number, "state": state, "value": value, "arm": arm, "config": config,
+        "converged": converged if state == "COMPLETE" else None, "convergence_epoch": epoch,
+        "best_val_accuracy": best, "ceiling": ceiling, "epoch_ms": epoch_ms,
+        "time_to_converge_s": wall, "window": window, "timesteps": timesteps,
+        "batch_size": batch, "seq_len": 4, "val_accuracy": list(curve),
+        "engine": "compiled", "jit": True,
+        "versions": {"lstmbench": "0.1.0", "python": "3.11.7", "tensorflow": "2.21.0"},
+    }
+
+
+ROWS = [
+    row(0, "stateful", converged=True, epoch=2, value=0.02, best=1.0, timesteps=2, batch=2,
+        epoch_ms=8.0, wall=1.5, ceiling=1.0, curve=(0.5, 1.0)),
+    row(1, "stateful", converged=True, epoch=1, value=0.01, best=1.0, timesteps=4, batch=5,
+        epoch_ms=4.0, wall=1.2, ceiling=1.0, curve=(1.0,)),
+    row(2, "stateful", converged=True, epoch=3, value=0.03, best=1.0, timesteps=4, batch=5,
+        epoch_ms=5.0, wall=2.0, ceiling=1.0, curve=(0.5, 0.75, 1.0)),
+    row(3, "stateless", best=0.625, window=2, batch=10, epoch_ms=3.0, ceiling=0.625,
+        value=40.0, curve=(0.5, 0.625, 0.625)),
+    row(4, "stateless", best=0.583, window=1, batch=10, epoch_ms=2.0, ceiling=0.6,
+        value=41.0, curve=(0.5, 0.583, 0.583)),
+    row(5, "stateless", converged=True, epoch=3, value=0.06, best=1.0, window=4, batch=10,
+        epoch_ms=6.0, wall=2.5, ceiling=1.0, curve=(0.5, 0.5, 1.0)),
+    row(6, "stateless", state="FAIL", window=3),
+    row(7, "stateful", state="PRUNED", timesteps=2),
+]
+SPEC = {"description": "hand-built", "train": {"target": 0.99},
+        "space": {"arms": ["stateful", "stateless"]}}
+IMPORTANCES = (Importances("stateful", 3, (("timesteps", 0.75), ("stateful_batch_size", 0.25))),
+               Importances("stateless", 3, note="not enough trials (3 completed; needs 4)"))
+
+
+@pytest.fixture
+def fixed():
+    return summarize(ROWS, study="fixed", storage="sqlite:///fixed.db", spec=SPEC,
+                     importances=IMPORTANCES, environment=[("python", "3.11.7"), ("cpu", "test")])
+
+
+def test_summary_numbers_of_hand_built_rows(fixed):
+    st = pytest.importorskip("scipy.stats")
+    assert fixed.trials == 8
+    assert fixed.states == {"COMPLETE": 6, "PRUNED": 1, "FAIL": 1}
+    sf, sl = fixed.arm("stateful"), fixed.arm("stateless")
+    assert (sf.complete, sf.converged, sf.states) == (3, 3, {"COMPLETE": 3, "PRUNED": 1})
+    assert (sl.complete, sl.converged, sl.states) == (3, 1, {"COMPLETE": 3, "FAIL": 1})
+    ci = st.binomtest(1, 3).proportion_ci(method="wilson")
+    assert (sl.converged_share.low, sl.converged_share.high) == pytest.approx((ci.low, ci.high))
+    assert sf.epochs_to_converge.value == 2 and sf.epochs_to_converge.n == 3
+    assert sf.train_ms_to_converge.value == pytest.approx(20.0)
+    assert sf.wall_s_to_converge.value == 1.5
+    assert sl.epoch_ms.value == 3.0 and sl.epoch_ms.n == 3
+    assert sf.best.number == 1 and sl.best.number == 5  # least training time among converged
+    fisher, mw_time, mw_epoch = fixed.tests
+    assert fisher.p_value == pytest.approx(st.fisher_exact([[3, 0], [1, 2]])[1])
+    assert mw_time.p_value is None and mw_time.n_b == 1  # one converged stateless trial
+    assert mw_epoch.p_value == pytest.approx(st.mannwhitneyu([8, 4, 5], [3, 2, 6]).pvalue)
+    assert [(w.window, w.trials, w.converged, w.best_accuracy, w.ceiling) for w in fixed.windows] == [
+        (1, 1, 0, 0.583, 0.6), (2, 1, 0, 0.625, 0.625), (4, 1, 1, 1.0, 1.0)]
+    assert [(c.timesteps, c.batch_size, c.trials, c.converged, c.median_epoch)
+            for c in fixed.stateful_cells] == [(2, 2, 1, 1, 2), (4, 5, 2, 2, 2)]
+    assert [(e.arm, e.batch_size, e.trials, e.median_ms) for e in fixed.epoch_times] == [
+        ("stateful", 2, 1, 8.0), ("stateful", 5, 2, 4.5), ("stateless", 10, 3, 3.0)]
+
+
+def test_environment_from_rows_lists_differing_values_and_missing_cpu():
+    rows = [row(0, "stateful", timesteps=2), row(1, "stateful", timesteps=2)]
+    rows[1]["versions"] = {**rows[1]["versions"], "tensorflow": "2.20.0"}
+    env = dict(summarize(rows, study="x").environment)
+    assert env["python"] == "3.11.7"
+    assert env["tensorflow"] == "2.21.0 (1 trials), 2.20.0 (1 trials)"
+    assert env["cpu"] == "not recorded by the trials"
+    assert env["engine"] == "compiled (XLA on)"
+
+
+def test_summary_of_one_arm_or_nothing_says_so():
+    assert summarize([], study="x").verdict == "No completed trials yet: nothing to conclude."
+    one = summarize([row(0, "stateful", converged=True, epoch=1, value=0.01, timesteps=2)],
+                    study="x", spec=SPEC)
+    assert one.verdict.startswith("Only the stateful arm has completed trials (1 of 1 converged)")
+    assert one.arm("stateless").complete == 0 and one.arm("stateless").converged_share.value is None
+
+
+MARKDOWN = """\
+# lstmbench report: fixed
+
+hand-built. Storage sqlite:///fixed.db: 8 trials: 6 complete, 1 pruned, 1 failed (2 not completed, left out of every number below). Converged means validation accuracy ≥ 0.99.
+
+## Verdict
+
+Stateful LSTMs converged in 3 of 3 trials (100 %, 95 % CI 44–100 %) and stateless ones in 1 of 3 trials (33 %, 95 % CI 6–79 %). With these sample sizes the difference could be chance (Fisher's exact test, p = 0.4). None of the 2 stateless trials with a window shorter than the sequence converged: only the window that starts at step 0 sees the first bit, so their accuracy is capped by the analytic ceiling. With the window as long as the sequence, 1 of 1 stateless trials converged. Converged trials trained for a median 20 ms (stateful, n = 3) and 60 ms (stateless, n = 1) before reaching the target. A stateful epoch took a median 5 ms, a stateless one 3 ms. Fastest to converge: stateful T=4 B=5 U=4 (trial 1, epoch 1, 10 ms of training). In short: these trials do not separate the arms on convergence. Few trials (stateful 3, stateless 3): read these numbers as indicative only.
+
+## Arms
+
+|   | stateful | stateless |
+|---|--:|--:|
+| completed trials | 3 (+ 1 pruned) | 3 (+ 1 failed) |
+| converged | 3/3 = 100 % [44–100 %] | 1/3 = 33 % [6–79 %] |
+| epochs to converge | 2 [1–3], n=3 | 3, n=1 |
+| training time to converge | 20 ms [10–30], n=3 | 60 ms, n=1 |
+| time to converge + compile | 1.5 s [1.2–2], n=3 | 2.5 s, n=1 |
+| epoch time | 5 ms [4–8], n=3 | 3 ms [2–6], n=3 |
+| best trial | #1 stateful T=4 B=5 U=4: epoch 1, 10 ms | #5 stateless W=4 B=10 U=4: epoch 3, 60 ms |
+
+<sub>Medians [95 % CI]: Wilson interval for shares, percentile bootstrap (2000 resamples) for medians; n = trials behind the number; times to converge over converged trials only.</sub>
+
+**Stateful vs stateless**
+
+| measure | test | p | n (stateful, stateless) | effect |
+|---|--:|--:|--:|--:|
+| converged share | Fisher exact | p = 0.4 | 3, 3 | odds ratio ∞ |
+| training time to converge | Mann–Whitney U | — | 3, 1 | needs 2 trials per arm |
+| epoch time | Mann–Whitney U | p = 0.4 | 3, 3 | P(first < second) = 0.22 |
+
+<sub>Two-sided tests; p < 0.05 is read as a real difference.</sub>
+
+## Stateless: best accuracy by window
+
+| window | trials | converged | best accuracy | ceiling |
+|---|--:|--:|--:|--:|
+| 1 | 1 | 0 | 0.583 | 0.600 |
+| 2 | 1 | 0 | 0.625 | 0.625 |
+| 4 | 1 | 1 | 1.000 | 1.000 |
+
+<sub>Ceiling: the best validation accuracy any stateless model can reach with that window (only the window at step 0 sees the first bit).</sub>
+
+![Stateless: best validation accuracy by window length, and the analytic ceiling](plots/window_accuracy.png)
+
+## Stateful: convergence by timesteps and batch size
+
+| timesteps | batch size | trials | converged | median epoch |
+|---|--:|--:|--:|--:|
+| 2 | 2 | 1 | 1 | 2 |
+| 4 | 5 | 2 | 2 | 2 |
+
+## Epoch time by batch size
+
+| arm | batch size | trials | median epoch time | range |
+|---|--:|--:|--:|--:|
+| stateful | 2 | 1 | 8 ms | 8–8 ms |
+| stateful | 5 | 2 | 4.5 ms | 4–5 ms |
+| stateless | 10 | 3 | 3 ms | 2–6 ms |
+
+<sub>Batch size: sequences side by side (stateful), windows per update (stateless).</sub>
+
+## Learning curves of the best trials
+
+| epoch | stateful #1 | stateless #5 |
+|---|--:|--:|
+| 1 | 1.000 | 0.500 |
+| 2 |   | 0.500 |
+| 3 |   | 1.000 |
+
+<sub>Validation accuracy after each epoch (#1 stateful T=4 B=5 U=4; #5 stateless W=4 B=10 U=4).</sub>
+
+## Parameter importances
+
+Optuna's fANOVA importances (seeded) for the objective, training seconds to converge (compile excluded), with a penalty when not converged; each arm on its own trials, because the arms have different parameters.
+
+**stateful (3 completed trials)**
+
+| parameter | importance |
+|---|--:|
+| timesteps | 0.75 |
+| stateful_batch_size | 0.25 |
+
+stateless (3 completed trials): not enough trials (3 completed; needs 4).
+
+## Environment
+
+|   |   |
+|---|--:|
+| python | 3.11.7 |
+| cpu | test |
+"""
+
+RICH = """\
+
+lstmbench report: fixed ────────────────────────────────────────────────────────────────────────────
+hand-built. Storage sqlite:///fixed.db: 8 trials: 6 complete, 1 pruned, 1 failed (2 not completed,
+left out of every number below). Converged means validation accuracy ≥ 0.99.
+
+Verdict ────────────────────────────────────────────────────────────────────────────────────────────
+Stateful LSTMs converged in 3 of 3 trials (100 %, 95 % CI 44–100 %) and stateless ones in 1 of 3
+trials (33 %, 95 % CI 6–79 %). With these sample sizes the difference could be chance (Fisher's
+exact test, p = 0.4). None of the 2 stateless trials with a window shorter than the sequence
+converged: only the window that starts at step 0 sees the first bit, so their accuracy is capped by
+the analytic ceiling. With the window as long as the sequence, 1 of 1 stateless trials converged.
+Converged trials trained for a median 20 ms (stateful, n = 3) and 60 ms (stateless, n = 1) before
+reaching the target. A stateful epoch took a median 5 ms, a stateless one 3 ms. Fastest to converge:
+stateful T=4 B=5 U=4 (trial 1, epoch 1, 10 ms of training). In short: these trials do not separate
+the arms on convergence. Few trials (stateful 3, stateless 3): read these numbers as indicative
+only.
+
+Arms ───────────────────────────────────────────────────────────────────────────────────────────────
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+┃                            ┃                         stateful ┃                        stateless ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┩
+│ completed trials           │                   3 (+ 1 pruned) │                   3 (+ 1 failed) │
+│ converged                  │           3/3 = 100 % [44–100 %] │              1/3 = 33 % [6–79 %] │
+│ epochs to converge         │                     2 [1–3], n=3 │                           3, n=1 │
+│ training time to converge  │               20 ms [10–30], n=3 │                       60 ms, n=1 │
+│ time to converge + compile │               1.5 s [1.2–2], n=3 │                       2.5 s, n=1 │
+│ epoch time                 │                  5 ms [4–8], n=3 │                  3 ms [2–6], n=3 │
+│ best trial                 │   #1 stateful T=4 B=5 U=4: epoch │ #5 stateless W=4 B=10 U=4: epoch │
+│                            │                         1, 10 ms │                         3, 60 ms │
+└────────────────────────────┴──────────────────────────────────┴──────────────────────────────────┘
+Medians [95 % CI]: Wilson interval for shares, percentile bootstrap (2000 resamples) for medians; n
+= trials behind the number; times to converge over converged trials only.
+Stateful vs stateless
+┏━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━┓
+┃                       ┃                ┃         ┃          n (stateful, ┃                       ┃
+┃ measure               ┃           test ┃       p ┃            stateless) ┃                effect ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━┩
+│ converged share       │   Fisher exact │ p = 0.4 │                  3, 3 │          odds ratio ∞ │
+│ training time to      │ Mann–Whitney U │       — │                  3, 1 │    needs 2 trials per │
+│ converge              │                │         │                       │                   arm │
+│ epoch time            │ Mann–Whitney U │ p = 0.4 │                  3, 3 │   P(first < second) = │
+│                       │                │         │                       │                  0.22 │
+└───────────────────────┴────────────────┴─────────┴───────────────────────┴───────────────────────┘
+Two-sided tests; p < 0.05 is read as a real difference.
+
+Stateless: best accuracy by window ─────────────────────────────────────────────────────────────────
+┏━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━━┓
+┃ window ┃ trials ┃ converged ┃ best accuracy ┃ ceiling ┃
+┡━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━━┩
+│ 1      │      1 │         0 │         0.583 │   0.600 │
+│ 2      │      1 │         0 │         0.625 │   0.625 │
+│ 4      │      1 │         1 │         1.000 │   1.000 │
+└────────┴────────┴───────────┴───────────────┴─────────┘
+Ceiling: the best validation accuracy any stateless model
+can reach with that window (only the window at step 0
+sees the first bit).
+
+Stateful: convergence by timesteps and batch size ──────────────────────────────────────────────────
+┏━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━━┓
+┃ timesteps ┃ batch size ┃ trials ┃ converged ┃ median epoch ┃
+┡━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━━┩
+│ 2         │          2 │      1 │         1 │            2 │
+│ 4         │          5 │      2 │         2 │            2 │
+└───────────┴────────────┴────────┴───────────┴──────────────┘
+
+Epoch time by batch size ───────────────────────────────────────────────────────────────────────────
+┏━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┓
+┃ arm       ┃ batch size ┃ trials ┃ median epoch time ┃  range ┃
+┡━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━┩
+│ stateful  │          2 │      1 │              8 ms │ 8–8 ms │
+│ stateful  │          5 │      2 │            4.5 ms │ 4–5 ms │
+│ stateless │         10 │      3 │              3 ms │ 2–6 ms │
+└───────────┴────────────┴────────┴───────────────────┴────────┘
+Batch size: sequences side by side (stateful), windows per
+update (stateless).
+
+Learning curves of the best trials ─────────────────────────────────────────────────────────────────
+┏━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┓
+┃ epoch ┃ stateful #1 ┃ stateless #5 ┃
+┡━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━┩
+│ 1     │       1.000 │        0.500 │
+│ 2     │             │        0.500 │
+│ 3     │             │        1.000 │
+└───────┴─────────────┴──────────────┘
+Validation accuracy after each epoch
+(#1 stateful T=4 B=5 U=4; #5 stateless
+W=4 B=10 U=4).
+
+Parameter importances ──────────────────────────────────────────────────────────────────────────────
+Optuna's fANOVA importances (seeded) for the objective, training seconds to converge (compile
+excluded), with a penalty when not converged; each arm on its own trials, because the arms have
+different parameters.
+stateful (3 completed trials)
+┏━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┓
+┃ parameter           ┃ importance ┃
+┡━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━┩
+│ timesteps           │       0.75 │
+│ stateful_batch_size │       0.25 │
+└─────────────────────┴────────────┘
+stateless (3 completed trials): not enough trials (3 completed; needs 4).
+
+Environment ────────────────────────────────────────────────────────────────────────────────────────
+┌────────┬────────┐
+│ python │ 3.11.7 │
+│ cpu    │   test │
+└────────┴────────┘
+"""
+
+
+def test_markdown_of_hand_built_summary_is_exact(fixed):
+    assert render_markdown(fixed, plots={"window_accuracy"}) == MARKDOWN
+
+
+def test_terminal_text_of_hand_built_summary_is_exact(fixed):
+    console = Console(width=100, record=True, color_system=None, file=io.StringIO())
+    render_rich(fixed, console)
+    assert "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n" == RICH
+
+
+def test_html_of_hand_built_summary_embeds_plots_and_escapes(fixed):
+    html = render_html(fixed, plots={"window_accuracy": b"\x89PNG fake"})
+    assert html.count("data:image/png;base64,") == 1 and "<table>" in html
+    assert "Fisher&#x27;s exact test" in html  # text is escaped
+
+
+# -- the harness's own tiny study ------------------------------------------------------------
+
+def test_summary_of_a_real_study_is_consistent(report_study):
+    url, name, _ = report_study
+    rdb, names = find_studies(url, None)
+    assert names == [name]
+    summary, study = load_summary(rdb, name, storage=url)
+    assert summary.trials == len(study.trials) == 6 and summary.states == {"COMPLETE": 6}
+    assert [a.arm for a in summary.arms] == ["stateful", "stateless"]
+    for a in summary.arms:
+        assert a.complete == 3 and 0 <= a.converged <= a.complete
+        assert a.epochs_to_converge.n == a.train_ms_to_converge.n == a.converged
+        assert a.epoch_ms.n == 3 and a.epoch_ms.value > 0
+        assert a.best is not None and len(a.best.val_accuracy) >= 1
+    assert sum(w.trials for w in summary.windows) == 3
+    assert sum(c.trials for c in summary.stateful_cells) == 3
+    for w in summary.windows:
+        assert w.best_accuracy <= w.ceiling + 1e-9  # nothing beats the analytic ceiling
+    assert [i.note for i in summary.importances] == ["not enough trials (3 completed; needs 4)"] * 2
+    assert dict(summary.environment)["engine"] == "compiled (XLA off)"
+    assert summary.verdict.startswith("Stateful LSTMs converged in ")
+
+
+def test_report_writes_markdown_html_csv_and_plots(report_study, tmp_path):
+    url, _name, _ = report_study
+    out = tmp_path / "out"
+    console = Console(width=120, record=True, file=io.StringIO())
+    outcome = run_report(storage=url, out=out, console=console)
+    assert {p.name for p in outcome.files} >= {"report.md", "report.html", "trials.csv",
+                                               "learning_curves.png", "epoch_time.png"}
+    text = console.export_text()
+    assert "lstmbench report: tiny" in text and "Verdict" in text and "wrote" in text
+    md = (out / "report.md").read_text()
+    assert md.startswith("# lstmbench report: tiny") and "](plots/learning_curves.png)" in md
+    for link in re.findall(r"\]\((plots/[^)]+)\)", md):
+        assert (out / link).read_bytes().startswith(b"\x89PNG")
+
+    with (out / "trials.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 6 and {r["state"] for r in rows} == {"COMPLETE"}
+    assert {"number", "state", "value", "config", "params_arm", "params_units",
+            "params_window", "params_timesteps", "user_attrs_arm", "user_attrs_converged",
+            "user_attrs_val_accuracy", "user_attrs_versions"} <= set(rows[0])
+    assert all(r["user_attrs_val_accuracy"].startswith("[") for r in rows)  # lists as JSON
+
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(list((out / "plots").glob("*.png")))
+    # Self-contained: nothing to fetch, no link to anywhere.
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html, re.I)
+    assert not re.search(r"https?://", html.replace(url, ""))
+    assert "@import" not in html and "<script" not in html
+
+
+def test_report_says_how_many_failed_or_pruned(report_study, tmp_path):
+    _url, name, folder = report_study
+    shutil.copy(folder / "tiny.db", tmp_path / "copy.db")
+    copy = f"sqlite:///{tmp_path / 'copy.db'}"
+    study = optuna.load_study(study_name=name, storage=copy)
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                              user_attrs={"arm": "stateful"}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED,
+                                              user_attrs={"arm": "stateless"}))
+    console = Console(width=200, record=True, file=io.StringIO())
+    summary = run_report(storage=copy, console=console).summaries[0]
+    assert summary.states == {"COMPLETE": 6, "PRUNED": 1, "FAIL": 1}
+    assert summary.arm("stateful").states == {"COMPLETE": 3, "FAIL": 1}
+    text = console.export_text()
+    assert "8 trials: 6 complete, 1 pruned, 1 failed (2 not completed, left out" in text
+    assert "3 (+ 1 failed)" in text and "3 (+ 1 pruned)" in text
+
+
+def test_report_never_imports_tensorflow_and_is_fast_for_300_trials(report_study, tmp_path):
+    url, name, _ = report_study
+    src = optuna.load_study(study_name=name, storage=url)
+    big = f"sqlite:///{tmp_path / 'big.db'}"
+    study = optuna.create_study(study_name=name, storage=big)
+    for key, value in src.user_attrs.items():
+        study.set_user_attr(key, value)
+    study.add_trials([t for _ in range(50) for t in src.trials])  # 300 trials
+    code = ("import resource, sys; from lstmbench.cli import main; rc = main(sys.argv[1:]); "
+            "assert 'tensorflow' not in sys.modules and 'sklearn' not in sys.modules, 'imported'; "
+            "u = resource.getrusage(resource.RUSAGE_SELF); print('cpu', u.ru_utime + u.ru_stime); "
+            "sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code, "report", "--storage", big],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "300 trials: 300 complete" in res.stdout.replace("\n", " ")
+    cpu = float(res.stdout.rsplit("cpu", 1)[1])
+    # CPU time, not wall time: a busy CI machine must not make this flaky.
+    assert cpu < 3.0, f"lstmbench report took {cpu:.2f} s of CPU for 300 trials"
+
+
+# -- what the user is told when there is nothing to report ---------------------------------------
+
+def test_missing_database_is_refused_and_not_created(tmp_path, capsys):
+    db = tmp_path / "none.db"
+    assert main(["report", "--storage", f"sqlite:///{db}"]) == 1
+    assert "no such database" in capsys.readouterr().err and not db.exists()
+
+
+def test_empty_storage(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    optuna.storages.RDBStorage(url)  # the tables, no study
+    assert main(["report", "--storage", url]) == 1
+    assert "holds no studies yet: run `lstmbench sweep` first" in capsys.readouterr().err
+
+
+def test_storage_without_lstmbench_studies(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'foreign.db'}"
+    optuna.create_study(study_name="someone-else", storage=url)
+    assert main(["report", "--storage", url]) == 1
+    assert "(someone-else) but none made by lstmbench" in capsys.readouterr().err
+    assert main(["report", "--storage", url, "--study", "someone-else"]) == 1
+    assert "was not made by lstmbench" in capsys.readouterr().err
+
+
+def test_unknown_study_and_several_studies(report_study, tmp_path, capsys):
+    _url, name, folder = report_study
+    shutil.copy(folder / "tiny.db", tmp_path / "two.db")
+    two = f"sqlite:///{tmp_path / 'two.db'}"
+    assert main(["report", "--storage", two, "--study", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert "study 'nope' does not exist" in err and "tiny" in err
+
+    src = optuna.load_study(study_name=name, storage=two)
+    other = optuna.create_study(study_name="tiny-2", storage=two)
+    for key, value in src.user_attrs.items():
+        other.set_user_attr(key, value)
+    assert main(["report", "--storage", two]) == 2
+    err = capsys.readouterr().err
+    assert "holds 2 lstmbench studies: choose one with --study NAME" in err
+    assert "tiny " in err and "tiny-2" in err
+    console = Console(width=120, record=True, file=io.StringIO())
+    outcome = run_report(storage=two, study="all", out=tmp_path / "all", console=console)
+    assert [s.study for s in outcome.summaries] == ["tiny", "tiny-2"]
+    assert (tmp_path / "all" / "tiny" / "report.html").exists()
+    assert "No completed trials yet" in (tmp_path / "all" / "tiny-2" / "report.md").read_text()
+
+
+# -- a real browser opens report.html from disk ----------------------------------------------------
+
+@needs_chromium
+def test_report_html_renders_its_plots_in_chromium(report_study, tmp_path):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    url, _, _ = report_study
+    out = tmp_path / "out"
+    run_report(storage=url, out=out, console=Console(file=io.StringIO()))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 800})
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto((out / "report.html").as_uri(), wait_until="load")
+            images = page.eval_on_selector_all(
+                "figure img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+            assert len(images) >= 3
+            assert all(done and w >= 600 and h >= 300 for done, w, h in images), images
+            assert "lstmbench report: tiny" in page.title()
+            shot = page.locator("#learning_curves img").screenshot()
+        finally:
+            browser.close()
+    # Nothing fetched but the file itself (plots are data URIs), and the plot is not blank.
+    assert all(r.startswith(("file://", "data:")) for r in requests), requests
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(io.BytesIO(shot), format="png")
+    assert pixels[..., :3].std() > 0.05
