@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import socket
 from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.study._study import SWEEP
+from lstmbench.study._worker import trial_running
 from lstmbench.trial import TrialResult
 
 
@@ -89,21 +88,9 @@ def make_objective(spec: StudySpec, *, jit: bool = True):
     from lstmbench.trial import run_trial
 
     def objective(trial: optuna.Trial) -> float:
-        tspec, extra = trial_spec(spec, trial)
-        for key, value in extra.items():
-            trial.set_user_attr(key, value)
-        trial.set_user_attr("spec", tspec.to_dict())
-        trial.set_user_attr("seed", tspec.seed)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-
-        def on_epoch(epoch: int, val_accuracy: float, train_loss: float) -> None:
-            trial.report(1.0 - val_accuracy, epoch)
-            if spec.sampler.pruner != "none" and trial.should_prune():
-                trial.set_user_attr("pruned_at_epoch", epoch)
-                raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
         try:
-            result = _run(tspec, extra, on_epoch, jit)
+            with trial_running():  # from here a Ctrl-C interrupts the trial, and is recorded
+                return _objective(trial)
         except TrainingDiverged as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
@@ -111,7 +98,8 @@ def make_objective(spec: StudySpec, *, jit: bool = True):
             # This trial ends FAIL; the same configuration is queued again for the next run.
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
             trial.study.enqueue_trial(
-                trial.params, user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number}
+                trial.params or trial.system_attrs.get("fixed_params", {}),
+                user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
             )
             raise
         except optuna.TrialPruned:
@@ -119,6 +107,21 @@ def make_objective(spec: StudySpec, *, jit: bool = True):
         except Exception as exc:
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
             raise
+
+    def _objective(trial: optuna.Trial) -> float:
+        tspec, extra = trial_spec(spec, trial)
+        for key, value in extra.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("spec", tspec.to_dict())
+        trial.set_user_attr("seed", tspec.seed)
+
+        def on_epoch(epoch: int, val_accuracy: float, train_loss: float) -> None:
+            trial.report(1.0 - val_accuracy, epoch)
+            if spec.sampler.pruner != "none" and trial.should_prune():
+                trial.set_user_attr("pruned_at_epoch", epoch)
+                raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+        result = _run(tspec, extra, on_epoch, jit)
         for key, value in result_attrs(result).items():
             trial.set_user_attr(key, value)
         return objective_value(result, tspec.train, spec.objective.penalty_s)

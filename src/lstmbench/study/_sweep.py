@@ -25,7 +25,14 @@ from lstmbench.study._storage import (
 )
 from lstmbench.study._study import create_or_join, queue_trials
 from lstmbench.study._verdict import ArmVerdict, arm_verdicts, print_verdict
-from lstmbench.study._worker import interrupt_once, quiet_optuna, spawned_work, work
+from lstmbench.study._worker import (
+    Terminated,
+    interrupt_once,
+    quiet_optuna,
+    reset_signals,
+    spawned_work,
+    work,
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ def run_sweep(
             f"{outcome.complete} trials of this sweep completed and are kept in {where}; "
             f"{left} queued. Resume with: lstmbench sweep --study {name} --trials 0"
             + ("" if storage is None else f" --storage {mask(url)}"),
-            style="yellow", highlight=False,
+            style="yellow", highlight=False, soft_wrap=True,  # a command to copy: never wrapped
         )
         return outcome
     if not quiet:
@@ -143,8 +150,7 @@ def run_sweep(
     return outcome
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C but with exit code 143."""
+_Terminated = Terminated
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -156,8 +162,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: float | None,
               jit: bool) -> None:
     on_main = threading.current_thread() is threading.main_thread()
+    reset_signals()
     if on_main:
-        old = signal.signal(signal.SIGINT, interrupt_once), signal.signal(signal.SIGTERM, _on_sigterm)
+        old = signal.signal(signal.SIGINT, interrupt_once), signal.signal(signal.SIGTERM, interrupt_once)
     try:
         work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline, jit=jit,
              install_signals=False)
@@ -165,6 +172,7 @@ def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: f
         if on_main:
             signal.signal(signal.SIGINT, old[0])
             signal.signal(signal.SIGTERM, old[1])
+        reset_signals()
 
 
 def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,

@@ -6,9 +6,11 @@ imported only here, never in the process that shows the progress bar of several 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from lstmbench.spec import StudySpec
@@ -16,12 +18,53 @@ from lstmbench.study._storage import mask, open_storage
 from lstmbench.study._study import make_pruner, make_sampler
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: handled like Ctrl-C, but the sweep exits with 143."""
+
+
+# What the signal handler needs to know: is a trial running in this process, and which signal
+# arrived. One worker per process, so module state is enough.
+_signals: dict[str, Any] = {"in_trial": False, "received": None}
+
+
 def interrupt_once(signum: int, frame: Any) -> None:
-    """First SIGINT/SIGTERM: stop the running trial. Later ones: ignored, so that Optuna can
-    finish writing the trial's state instead of leaving it RUNNING."""
+    """First SIGINT/SIGTERM: stop the running trial, or the worker before its next trial.
+
+    Inside a trial it raises at once (the objective records the FAIL and queues the trial
+    again). Between trials raising could land inside Optuna's bookkeeping — a trial taken from
+    the queue but not yet started would stay RUNNING — so the worker stops at its next check
+    instead. Later signals are ignored, so that the trial's state is written in full.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+    _signals["received"] = signum
+    if _signals["in_trial"]:
+        raise _interruption()
+
+
+def _interruption() -> KeyboardInterrupt:
+    return Terminated() if _signals["received"] == signal.SIGTERM else KeyboardInterrupt()
+
+
+def reset_signals() -> None:
+    _signals.update(in_trial=False, received=None)
+
+
+def check_interrupted() -> None:
+    """Raise the interruption a signal asked for between trials, if any."""
+    if _signals["received"] is not None:
+        raise _interruption()
+
+
+@contextlib.contextmanager
+def trial_running() -> Iterator[None]:
+    """Mark the body as inside a trial: a signal now interrupts it right away."""
+    check_interrupted()
+    _signals["in_trial"] = True
+    try:
+        yield
+    finally:
+        _signals["in_trial"] = False
 
 
 def quiet_optuna() -> None:
@@ -44,6 +87,7 @@ def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: i
     from lstmbench.study._objective import make_objective
 
     if install_signals:
+        reset_signals()
         signal.signal(signal.SIGINT, interrupt_once)
         signal.signal(signal.SIGTERM, interrupt_once)
     quiet_optuna()
@@ -58,6 +102,7 @@ def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: i
     ran = 0
     waiting = (optuna.trial.TrialState.WAITING,)
     while deadline is None or time.time() < deadline:
+        check_interrupted()
         if not study.get_trials(deepcopy=False, states=waiting) and not wait_for_dead_workers(
                 study, heartbeat, deadline):
             break
@@ -66,6 +111,7 @@ def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: i
         except QueueEmpty:
             continue  # another worker took the last queued trial first: look again
         ran += 1
+    check_interrupted()  # a signal during the last trial's bookkeeping still stops the sweep
     return ran
 
 
@@ -110,6 +156,7 @@ def wait_for_dead_workers(study: Any, heartbeat: int | None, deadline: float | N
     waiting = (optuna.trial.TrialState.WAITING,)
     end = time.time() + 4 * heartbeat
     while time.time() < end and (deadline is None or time.time() < deadline):
+        check_interrupted()
         optuna.storages.fail_stale_trials(study)  # retried trials come back WAITING
         if study.get_trials(deepcopy=False, states=waiting):
             return True
