@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Storages: every storage test runs on SQLite and on a throwaway PostgreSQL server.
+from _storages import postgres_server, postgres_url, storage_url  # noqa: F401
+
 # A tiny lstmbench study made by the harness itself, shared by the report and dashboard tests.
 REPORT_SPEC = """\
 description = "tiny study for the report tests"

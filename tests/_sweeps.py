@@ -1,0 +1,149 @@
+"""Sweeps as other processes, for tests that kill, interrupt or race them.
+
+Waits poll the storage for a condition, bounded; never a fixed sleep long enough to hope.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+# Trials long enough to be caught in the middle: no stop at convergence, and every epoch is
+# reported to the storage (~25 ms each on a laptop, compile aside).
+LONG = """\
+description = "long trials, for tests that stop a sweep mid-trial"
+[task]
+n_sequences = 24
+seq_len = 4
+[train]
+epochs = 120
+stop_at_convergence = false
+[space]
+timesteps = [2]
+stateful_batch_size = [5]
+stateless_batch_size = [10]
+units = [4]
+[sampler]
+n_startup_trials = 2
+"""
+
+
+@dataclass
+class Sweep:
+    """A ``lstmbench sweep`` running in its own process, its output going to files."""
+
+    proc: subprocess.Popen[bytes]
+    folder: Path
+
+    @property
+    def stdout(self) -> str:
+        return (self.folder / "stdout").read_text()
+
+    @property
+    def stderr(self) -> str:
+        return (self.folder / "stderr").read_text()
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def wait(self, timeout: float = 300) -> int:
+        return self.proc.wait(timeout)
+
+
+def start_sweep(folder: Path, *args: str, new_session: bool = False, **popen: Any) -> Sweep:
+    """Start ``lstmbench sweep ARGS`` with ``folder`` as its working folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "lstmbench", "sweep", *args], cwd=folder,
+                                stdout=out, stderr=err, env=env, start_new_session=new_session,
+                                **popen)
+    return Sweep(proc, folder)
+
+
+def run_cli(cwd: Path, *args: str, timeout: float = 120,
+            prefix: list[str] | tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """Run ``lstmbench ARGS`` to the end (under ``prefix``, e.g. ``setpriv ... --``)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run([*prefix, sys.executable, "-m", "lstmbench", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    """Every trial of ``study`` as the storage has it now ([] while the study does not exist)."""
+    from lstmbench.study._storage import driver_url
+
+    storage = optuna.storages.RDBStorage(driver_url(url), skip_compatibility_check=True,
+                                         engine_kwargs={"poolclass": _null_pool()})
+    try:
+        return storage.get_all_trials(storage.get_study_id_from_name(study), deepcopy=False)
+    except KeyError:
+        return []
+    finally:
+        storage.engine.dispose()
+
+
+def _null_pool() -> Any:
+    import sqlalchemy.pool
+
+    return sqlalchemy.pool.NullPool  # no connection left open between polls
+
+
+def states(url: str, study: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for t in trials(url, study):
+        out[t.state.name] = out.get(t.state.name, 0) + 1
+    return out
+
+
+def mid_trial(url: str, study: str, *, running: int = 1, complete: int = 0, epochs: int = 2) -> bool:
+    """True when ``running`` trials have reported ``epochs`` epochs and ``complete`` are done."""
+    ts = trials(url, study)
+    busy = [t for t in ts if t.state.name == "RUNNING" and len(t.intermediate_values) >= epochs]
+    done = [t for t in ts if t.state.name == "COMPLETE"]
+    return len(busy) >= running and len(done) >= complete
+
+
+def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 180,
+             sweeps: tuple[Sweep, ...] = ()) -> None:
+    """Poll ``condition`` until true; fail naming ``what`` (and the sweeps' output) on timeout."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if condition():
+                return
+        except Exception:  # the storage may not exist yet, or be locked for a moment
+            pass
+        ended = [s for s in sweeps if s.proc.poll() is not None]
+        if ended:
+            raise AssertionError(f"waiting for {what}: the sweep ended first "
+                                 f"(exit {ended[0].proc.returncode}):\n{ended[0].output}")
+        time.sleep(0.2)
+    raise AssertionError(f"no {what} after {timeout} s:\n" + "\n".join(s.output for s in sweeps))
+
+
+def group_gone(pgid: int) -> bool:
+    """True when no process of process group ``pgid`` is left (every worker ended)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def kill_group(pgid: int) -> None:
+    """Clean-up after a failed test: end whatever is left of a sweep's process group."""
+    if not group_gone(pgid):
+        os.killpg(pgid, signal.SIGKILL)
