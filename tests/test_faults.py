@@ -355,3 +355,14 @@ def test_sweep_output_masks_the_password(postgres_server, tmp_path):
     assert "SECRET" not in out.getvalue() + outcome.storage
     assert f"in {url.replace('SECRET-pw', '***')}: 2 trials queued" in out.getvalue()
     assert states(url, "tiny") == {"COMPLETE": 2}
+
+
+def test_train_of_a_diverging_configuration_says_so_without_a_traceback(capsys):
+    from lstmbench.cli import main
+
+    code = main(["train", "--lr", "1e38", "--seq-len", "4", "--sequences", "24", "--epochs", "3",
+                 "--units", "4", "--batch-size", "5"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert re.fullmatch(r"lstmbench: training diverged: train loss became (nan|inf) in epoch 1: try "
+                        r"a smaller learning rate\n", err), err

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from lstmbench import __version__
-from lstmbench.errors import UserError
+from lstmbench.errors import TrainingDiverged, UserError
 
 COMMANDS = ("train", "sweep", "report", "dashboard")
 
@@ -42,6 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"lstmbench: {exc}", file=sys.stderr)
         return exc.exit_code
+    except TrainingDiverged as exc:  # `lstmbench train` of one configuration; a sweep goes on
+        print(f"lstmbench: training diverged: {exc}: try a smaller learning rate", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("lstmbench: interrupted", file=sys.stderr)
         return 130
