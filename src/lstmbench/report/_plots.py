@@ -56,6 +56,7 @@ def _window_accuracy(ax: Any, s: Summary) -> None:
         ax.axhline(s.target, color="green", ls=":", lw=1, label=f"target {s.target:g}")
     ax.set(xlabel="window W (steps)", ylabel="validation accuracy", ylim=(0.4, 1.02),
            title="Stateless: best accuracy by window")
+    _integer_x(ax)
     ax.legend(loc="upper left", fontsize=8)
 
 
@@ -107,4 +108,11 @@ def _learning_curves(ax: Any, s: Summary) -> None:
         ax.axhline(s.target, color="green", ls=":", lw=1, label=f"target {s.target:g}")
     ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.4, 1.02),
            title="Learning curves of the best trials")
-    ax.legend(loc="lower right", fontsize=8)
+    _integer_x(ax)
+    ax.legend(loc="best", fontsize=8)
+
+
+def _integer_x(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
