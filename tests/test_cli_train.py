@@ -57,7 +57,8 @@ def test_json_is_the_whole_stdout():
     result = json.loads(proc.stdout)
     assert result["spec"]["model"] == {"stateful": True, "batch_size": 10, "units": 8,
                                        "window": None, "timesteps": 1}
-    assert result["engine"] == "compiled" and result["jit"] is True
+    # 2 epochs of 27 updates: XLA's compile time would not pay back, so "auto" leaves it off
+    assert result["engine"] == "compiled" and result["jit"] is False
     assert 1 <= result["epochs_run"] <= 2
     assert result["convergence_epoch"] is None or result["converged"]
 
@@ -67,4 +68,4 @@ def test_terminal_output_has_the_table_and_curve(capsys):
                  "--epochs", "2", "--all-epochs"]) == 0
     out = capsys.readouterr().out
     assert "stateless W=8 B=11 U=8" in out
-    assert "learning curve" in out and "XLA on" in out
+    assert "learning curve" in out and "compiled (XLA off)" in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import platform
 import statistics
 import time
@@ -69,7 +70,20 @@ def versions() -> dict[str, str]:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "system": platform.system(),
+        "cpu": _cpu_name(),
+        "cpus": str(os.cpu_count()),
     }
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
 
 
 def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> float:
@@ -83,7 +97,7 @@ def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> flo
 
 
 def run_trial(
-    spec: TrialSpec, *, on_epoch: EpochCallback | None = None, jit: bool = True,
+    spec: TrialSpec, *, on_epoch: EpochCallback | None = None, jit: bool | None = None,
     engine_factory: Callable[..., Any] | None = None,
 ) -> TrialResult:
     """Train ``spec`` for up to ``spec.train.epochs``, evaluating after every epoch.

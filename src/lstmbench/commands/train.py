@@ -45,8 +45,9 @@ def register(sub: Any) -> None:
                    help=f"Adam learning rate (default: {TrainSpec.learning_rate})")
     p.add_argument("--engine", choices=ENGINES, default="compiled",
                    help="compiled: one tf.function per epoch (default); keras: train_on_batch per chunk")
-    p.add_argument("--no-xla", dest="jit", action="store_false",
-                   help="compiled engine without XLA (slower epochs, faster start)")
+    p.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                   help="XLA for the compiled engine: auto (on when the epoch budget is long enough "
+                        "to repay its compile time), on, off")
     p.add_argument("--all-epochs", dest="stop", action="store_false",
                    help="keep training after convergence")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         from lstmbench.study.replay import replay
 
         return replay(study=args.study, trial=args.trial, storage=args.storage,
-                      as_json=args.json, jit=args.jit)
+                      as_json=args.json, jit=_jit(args.xla))
     if args.stateful and args.window is not None:
         raise UserError("--window is for --stateless; a stateful model takes --timesteps")
     if not args.stateful and args.timesteps is not None:
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
     from lstmbench.trial import run_trial
 
-    result = run_trial(spec, jit=args.jit)
+    result = run_trial(spec, jit=_jit(args.xla))
     if args.json:
         json.dump(result.to_dict(), sys.stdout)
         sys.stdout.write("\n")
@@ -110,3 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
         print_result(result)
     return 0
+
+
+def _jit(xla: str) -> bool | None:
+    return {"auto": None, "on": True, "off": False}[xla]

@@ -6,9 +6,27 @@ from lstmbench.engines._base import Engine, score
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 
+# Measured on a 2-core CPU (bench/engines.py, bench/RESULTS.md): XLA costs ~1.5 s more to compile
+# than a plain tf.function, and saves ~200 us per update plus ~50 us per LSTM step of each update.
+XLA_EXTRA_COMPILE_S = 1.5
+PLAIN_UPDATE_S = 200e-6
+PLAIN_STEP_S = 50e-6
 
-def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *, jit: bool = True) -> Engine:
-    """Return the engine named in ``spec.train.engine``, with weights drawn from ``spec.seed``."""
+
+def choose_jit(spec: TrialSpec, batches: Batches) -> bool:
+    """Return whether XLA pays for itself: the whole epoch budget run without XLA would take
+    longer than XLA's extra compile time (e.g. on for stateful B=1, off for B=10 and short runs)."""
+    updates = batches.n_updates * spec.train.epochs
+    plain_s = updates * (PLAIN_UPDATE_S + PLAIN_STEP_S * spec.model.steps)
+    return plain_s > XLA_EXTRA_COMPILE_S
+
+
+def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
+                jit: bool | None = None) -> Engine:
+    """Return the engine named in ``spec.train.engine``, with weights drawn from ``spec.seed``.
+
+    ``jit=None`` lets :func:`choose_jit` decide XLA for the compiled engine.
+    """
     common = dict(
         units=spec.model.units,
         learning_rate=spec.train.learning_rate,
@@ -22,7 +40,7 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *, jit: boo
         return KerasEngine(stateful=spec.model.stateful, **common)
     from lstmbench.engines._compiled import CompiledEngine
 
-    return CompiledEngine(jit=jit, **common)
+    return CompiledEngine(jit=choose_jit(spec, batches) if jit is None else jit, **common)
 
 
-__all__ = ["Engine", "make_engine", "score"]
+__all__ = ["Engine", "choose_jit", "make_engine", "score"]

@@ -81,7 +81,7 @@ def result_attrs(result: TrialResult) -> dict[str, Any]:
     return attrs
 
 
-def make_objective(spec: StudySpec, *, jit: bool = True):
+def make_objective(spec: StudySpec, *, jit: bool | None = None):
     """Return the Optuna objective for ``spec``."""
     import optuna
 
@@ -126,7 +126,7 @@ def make_objective(spec: StudySpec, *, jit: bool = True):
             trial.set_user_attr(key, value)
         return objective_value(result, tspec.train, spec.objective.penalty_s)
 
-    def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any, jit: bool) -> TrialResult:
+    def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any, jit: bool | None) -> TrialResult:
         form = extra.get("form", "canonical")
         if form != "canonical":
             from lstmbench.notebook import run_as_written

@@ -61,7 +61,7 @@ def run_sweep(
     heartbeat: int | None = DEFAULT_HEARTBEAT,
     quiet: bool = False,
     console: Console | None = None,
-    jit: bool = True,
+    jit: bool | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
@@ -160,7 +160,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: float | None,
-              jit: bool) -> None:
+              jit: bool | None) -> None:
     on_main = threading.current_thread() is threading.main_thread()
     reset_signals()
     if on_main:
@@ -176,7 +176,7 @@ def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: f
 
 
 def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
-                   deadline: float | None, jit: bool) -> None:
+                   deadline: float | None, jit: bool | None) -> None:
     ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     procs = [
         ctx.Process(target=spawned_work, args=(url, name, spec),

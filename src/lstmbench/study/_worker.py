@@ -80,7 +80,7 @@ def quiet_optuna() -> None:
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-         deadline: float | None, jit: bool = True, install_signals: bool = True) -> int:
+         deadline: float | None, jit: bool | None = None, install_signals: bool = True) -> int:
     """Run queued trials of ``study_name`` until the queue is empty; return how many ran."""
     import optuna
 

@@ -47,11 +47,14 @@ def stored_trial(study: str, trial: int, storage: str | None) -> Any:
     return t
 
 
-def replay_trial(study: str, trial: int, storage: str | None = None, *, jit: bool = True) -> ReplayOutcome:
-    """Re-run a stored trial from its recorded spec and seed; compare epoch and curve."""
+def replay_trial(study: str, trial: int, storage: str | None = None, *,
+                 jit: bool | None = None) -> ReplayOutcome:
+    """Re-run a stored trial from its recorded spec and seed (and XLA choice); compare."""
     from lstmbench.trial import run_trial
 
     t = stored_trial(study, trial, storage)
+    if jit is None:
+        jit = t.user_attrs.get("jit")  # XLA and plain graphs round differently: replay like for like
     spec = TrialSpec.from_dict(t.user_attrs["spec"])
     form = t.user_attrs.get("form", "canonical")
     if form != "canonical":
@@ -73,7 +76,7 @@ def replay_trial(study: str, trial: int, storage: str | None = None, *, jit: boo
     )
 
 
-def replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool = True) -> int:
+def replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool | None = None) -> int:
     """CLI: print the comparison; exit 0 when it matches, 1 when it does not."""
     out = replay_trial(study, trial, storage, jit=jit)
     if as_json:
