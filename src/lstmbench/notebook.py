@@ -21,45 +21,6 @@ from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 from lstmbench.trial import EpochCallback, TrialResult, run_trial
 
-# What each variant really is, and why it works or cannot (the report prints these).
-VARIANTS: dict[str, dict[str, str]] = {
-    "stateless-w10": {
-        "title": "Stateless 无状态LSTM: windows of 10, batch 11, 8 units, 15 epochs",
-        "why": "Only the window that starts at step 0 holds the bit; the other 10 of 11 windows are "
-               "all zeros in both classes, so no stateless model can beat the 0.545 ceiling.",
-    },
-    "writing-1": {
-        "title": "写法1: stateful, batch 1, one timestep per train_on_batch, reset after each sequence",
-        "why": "The state carries the first bit through all 20 steps and is reset only between "
-               "sequences; the gradient never crosses a step, yet the forward state is enough.",
-    },
-    "writing-2": {
-        "title": "写法2: one sequence's 20 steps as one batch of 20, reset after each sequence",
-        "why": "As written it cannot run: after X_train.reshape((1800, 1, 1)), batch_size = "
-               "X_train.shape[1] is 1, X_train[i] is a single step (Keras 3 even accepts the 4-D "
-               "expand_dims of it), and the loop over 1800 rows indexes y_train, which has 90 "
-               "labels: IndexError at i = 90. As meant, the 20 steps are 20 separate samples of "
-               "one batch, each from a zero state: stateless windows of 1.",
-    },
-    "writing-3": {
-        "title": "写法3: fit(batch_size=1, shuffle=False) with a callback resetting every 20 batches",
-        "why": "As meant it is 写法1 inside fit: it learns. As written, y_train_new[j] = y_train[i] "
-               "fills only rows 0-19 (with the last sequence's label): the other 1780 labels are "
-               "0, so the model learns to answer 0 and sits at 0.5.",
-    },
-    "writing-4": {
-        "title": "写法4: batch of 20 consecutive timesteps, reset at every batch",
-        "why": "The 20 steps of a sequence sit side by side as 20 samples and the state is reset "
-               "before every batch: each sample sees one step from zero — stateless windows of 1, "
-               "capped at 0.525.",
-    },
-    "writing-5": {
-        "title": "写法5: timesteps 2, batch 19, reset at every batch",
-        "why": "The 19 overlapping pairs of a sequence are 19 samples, each from a zero state: "
-               "stateless windows of 2, capped at 0.526.",
-    },
-}
-
 
 class NotebookError(RuntimeError):
     """The notebook's code, as written, cannot run (the message says why)."""

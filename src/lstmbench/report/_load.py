@@ -7,6 +7,7 @@ from typing import Any
 from lstmbench.errors import UserError
 from lstmbench.report._records import trial_rows
 from lstmbench.report._summary import Importances, Summary, summarize
+from lstmbench.report._variants import variant_tables
 
 MIN_IMPORTANCE_TRIALS = 4  # fANOVA on fewer completed trials of an arm says nothing
 
@@ -69,9 +70,12 @@ def load_summary(rdb: Any, name: str, *, storage: str = "",
     study = optuna.load_study(study_name=name, storage=rdb)
     rows = trial_rows(study)
     spec = study.user_attrs.get(SPEC) or {}
+    variants = bool(spec.get("variants"))
     summary = summarize(rows, study=name, storage=storage, spec=spec,
-                        importances=importances(study, rows) if with_importances else (),
-                        importances_skipped=not with_importances)
+                        importances=importances(study, rows) if with_importances and not variants
+                        else (),
+                        importances_skipped=not with_importances and not variants,
+                        extra=variant_tables(rows, spec))
     return summary, study
 
 
