@@ -103,6 +103,8 @@ class Progress:
     def _line(self, t: Any, finished: int, retries: dict[int, int]) -> str:
         attrs = t.user_attrs
         config = describe_config(attrs.get("spec"))
+        if "variant" in t.params:  # a variant study: name the variant and seed first
+            config = f"{t.params['variant']} seed {t.params.get('seed')} ({config})"
         head = f"[{finished}/{self._total}] trial {t.number} {config}"
         if t.state.name == "FAIL":
             # No reason stored: the worker died mid-trial and Optuna's heartbeat check failed it.
