@@ -6,7 +6,7 @@ from lstmbench.engines._base import Engine, score
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 
-# Measured on a 2-core CPU (bench/engines.py, bench/RESULTS.md): XLA costs ~1.5 s more to compile
+# Measured on a 2-core CPU (bench/engines.py; README "Performance"): XLA costs ~1.5 s more to compile
 # than a plain tf.function, and saves ~200 us per update plus ~50 us per LSTM step of each update.
 XLA_EXTRA_COMPILE_S = 1.5
 PLAIN_UPDATE_S = 200e-6

@@ -106,7 +106,10 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
         try:
             check_schema(url, engine_kwargs, must_exist=must_exist)
             with _quiet_optuna_warnings():
-                return RDBStorage(driver_url(url), engine_kwargs=engine_kwargs, **kwargs)
+                storage = RDBStorage(driver_url(url), engine_kwargs=engine_kwargs, **kwargs)
+            if path is not None:
+                _immediate_transactions(storage.engine)
+            return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
                 sqlalchemy.exc.OperationalError) as exc:
             # Two first starts on an empty database race on CREATE TABLE and on the version
@@ -280,3 +283,24 @@ class _quiet_optuna_warnings:
 
     def __exit__(self, *exc: object) -> None:
         self._ctx.__exit__(*exc)
+
+
+def _immediate_transactions(engine: Any) -> None:
+    """Make every SQLite transaction take the write lock when it begins (``BEGIN IMMEDIATE``).
+
+    SQLite ignores ``SELECT ... FOR UPDATE``: with its default deferred transactions two workers
+    can both read a queued trial as WAITING and both mark it RUNNING, then both run it ("Cannot
+    tell a COMPLETE trial"). Taking the lock at BEGIN serialises the check and the update; the
+    busy timeout makes the other worker wait its turn. (SQLAlchemy's pysqlite recipe.)
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" below opens them
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections made while Optuna set up the tables predate the listeners
