@@ -63,7 +63,7 @@ def test_tiny_sweep_stores_every_trial_with_its_result(swept):
     for t in trials:
         a = t.user_attrs
         for key in ("converged", "convergence_epoch", "epoch_ms", "total_s", "time_to_converge_s",
-                    "best_val_accuracy", "ceiling", "n_params", "seed", "engine", "versions"):
+                    "best_val_accuracy", "ceiling", "n_params", "seed", "engine", "versions", "worker"):
             assert key in a, key
         assert a["epochs_run"] == len(t.intermediate_values) == len(a["val_accuracy"])
         assert t.intermediate_values[1] == pytest.approx(1 - a["val_accuracy"][0])

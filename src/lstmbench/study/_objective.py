@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import socket
 from typing import Any
 
 from lstmbench.errors import TrainingDiverged
@@ -114,6 +116,7 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
             trial.set_user_attr(key, value)
         trial.set_user_attr("spec", tspec.to_dict())
         trial.set_user_attr("seed", tspec.seed)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
         def on_epoch(epoch: int, val_accuracy: float, train_loss: float) -> None:
             trial.report(1.0 - val_accuracy, epoch)
