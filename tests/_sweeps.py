@@ -19,6 +19,23 @@ import optuna
 
 # Trials long enough to be caught in the middle: no stop at convergence, and every epoch is
 # reported to the storage (~25 ms each on a laptop, compile aside).
+# The tiny search study most sweep tests run: seconds per trial, both arms.
+TINY = """\
+description = "tiny study for tests"
+[task]
+n_sequences = 24
+seq_len = 4
+[train]
+epochs = 3
+[space]
+timesteps = [1, 2]
+stateful_batch_size = [5]
+stateless_batch_size = [10]
+units = [4]
+[sampler]
+n_startup_trials = 2
+"""
+
 LONG = """\
 description = "long trials, for tests that stop a sweep mid-trial"
 [task]

@@ -21,25 +21,20 @@ import optuna
 import pytest
 from rich.console import Console
 
-from _sweeps import LONG, group_gone, kill_group, mid_trial, run_cli, start_sweep, states, trials, wait_for
+from _sweeps import (
+    LONG,
+    TINY,
+    group_gone,
+    kill_group,
+    mid_trial,
+    run_cli,
+    start_sweep,
+    states,
+    trials,
+    wait_for,
+)
 from lstmbench.errors import UserError
 from lstmbench.study import open_storage, run_sweep
-
-TINY = """\
-description = "tiny study for tests"
-[task]
-n_sequences = 24
-seq_len = 4
-[train]
-epochs = 3
-[space]
-timesteps = [1, 2]
-stateful_batch_size = [5]
-stateless_batch_size = [10]
-units = [4]
-[sampler]
-n_startup_trials = 2
-"""
 
 
 def write_spec(folder: Path, text: str, name: str) -> Path:

@@ -13,24 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from _sweeps import LONG, mid_trial, start_sweep, states, trials, wait_for
+from _sweeps import LONG, TINY, mid_trial, start_sweep, states, trials, wait_for
 from lstmbench.study import run_sweep
-
-TINY = """\
-description = "tiny study for tests"
-[task]
-n_sequences = 24
-seq_len = 4
-[train]
-epochs = 3
-[space]
-timesteps = [1, 2]
-stateful_batch_size = [5]
-stateless_batch_size = [10]
-units = [4]
-[sampler]
-n_startup_trials = 2
-"""
 
 # Set up a study the way `lstmbench sweep` does, without training: many of these start at once.
 SET_UP = """\

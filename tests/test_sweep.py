@@ -11,25 +11,10 @@ from pathlib import Path
 import optuna
 import pytest
 
+from _sweeps import TINY
 from lstmbench.errors import UserError
 from lstmbench.study import run_sweep
 from lstmbench.study.replay import replay_trial
-
-TINY = """\
-description = "tiny study for tests"
-[task]
-n_sequences = 24
-seq_len = 4
-[train]
-epochs = 3
-[space]
-timesteps = [1, 2]
-stateful_batch_size = [5]
-stateless_batch_size = [10]
-units = [4]
-[sampler]
-n_startup_trials = 2
-"""
 
 
 def write_spec(folder: Path, text: str = TINY, name: str = "tiny") -> Path:
