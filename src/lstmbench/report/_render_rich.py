@@ -29,14 +29,7 @@ def _table(t: Table) -> RichTable:
                       show_header=any(t.columns), caption=escape(t.note) or None,
                       caption_justify="left", highlight=False)
     for i, col in enumerate(t.columns):
-        numeric = all(_numeric(row[i]) for row in t.rows)
-        table.add_column(escape(col), justify="right" if i and numeric else "left")
+        table.add_column(escape(col), justify="left" if i < t.left else "right")
     for row in t.rows:
         table.add_row(*(escape(c) for c in row))
     return table
-
-
-def _numeric(cell: str) -> bool:
-    """Whether a cell reads as a number (right-aligned): 0.545, 12 ms, 3/3, —."""
-    head = cell.split(" ")[0].replace("/", "").replace(".", "").replace("%", "").replace("−", "")
-    return cell in ("—", "") or head.lstrip("-").isdigit()

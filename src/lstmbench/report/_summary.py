@@ -105,6 +105,7 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
+    left: int = 1  # leading columns of words, aligned left in the terminal; the rest right
 
 
 @dataclass(frozen=True)

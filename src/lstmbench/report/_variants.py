@@ -95,8 +95,9 @@ def variant_tables(rows: Sequence[dict[str, Any]], spec: dict[str, Any]) -> list
              "as-written / as-meant / label-bug run the notebook's own loop (Keras 3 spelling). "
              "converged: seeds; epoch: median convergence epoch; best: best validation accuracy; "
              "ms/epoch: median over seeds of each trial's median epoch train time.",
+        left=2,
     )
     names = list(dict.fromkeys(v["name"] for v in variants))
     why = Table("Why each variant works or cannot", ("variant", "what the notebook meant", "why"),
-                tuple((n, NOTES[n]["title"], NOTES[n]["why"]) for n in names if n in NOTES))
+                tuple((n, NOTES[n]["title"], NOTES[n]["why"]) for n in names if n in NOTES), left=3)
     return [table, why]
