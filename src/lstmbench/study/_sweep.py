@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 
 from lstmbench.errors import UserError
+from lstmbench.report import Summary
 from lstmbench.spec import load_study_spec
 from lstmbench.study._progress import Progress
 from lstmbench.study._storage import (
@@ -24,7 +25,7 @@ from lstmbench.study._storage import (
     storage_url,
 )
 from lstmbench.study._study import create_or_join, queue_trials
-from lstmbench.study._verdict import ArmVerdict, arm_verdicts, print_verdict
+from lstmbench.study._verdict import print_verdict, sweep_summary
 from lstmbench.study._worker import (
     Terminated,
     interrupt_once,
@@ -45,7 +46,7 @@ class SweepOutcome:
     pruned: int
     left: int  # queued trials not run (timeout or interruption); the next run does them
     wall_s: float
-    verdicts: list[ArmVerdict]
+    summary: Summary  # the report's summary of the whole study after this sweep
     exit_code: int = 0
 
 
@@ -122,13 +123,11 @@ def run_sweep(
 
     counts = progress.counts()
     left = len(optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
-    from lstmbench.report import trial_rows
-
-    verdicts = arm_verdicts(trial_rows(optuna_study))
+    summary = sweep_summary(optuna_study)
     outcome = SweepOutcome(
         study=name, storage=mask(url), queued=queued, complete=counts["COMPLETE"],
         failed=counts["FAIL"], pruned=counts["PRUNED"], left=left,
-        wall_s=time.perf_counter() - start, verdicts=verdicts, exit_code=exit_code,
+        wall_s=time.perf_counter() - start, summary=summary, exit_code=exit_code,
     )
     if exit_code:
         console.print(
@@ -143,7 +142,7 @@ def run_sweep(
         if left:
             console.print(f"timeout: {left} trials left queued; `lstmbench sweep --study {name} "
                           "--trials 0` runs them")
-        print_verdict(verdicts, console)
+        print_verdict(summary, console)
         console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
                       f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
                       f"`lstmbench report` for the full answer")
