@@ -17,8 +17,6 @@ from typing import Any
 
 import optuna
 
-# Trials long enough to be caught in the middle: no stop at convergence, and every epoch is
-# reported to the storage (~25 ms each on a laptop, compile aside).
 # The tiny search study most sweep tests run: seconds per trial, both arms.
 TINY = """\
 description = "tiny study for tests"
@@ -36,6 +34,8 @@ units = [4]
 n_startup_trials = 2
 """
 
+# Trials long enough to be caught in the middle: no stop at convergence, and every epoch is
+# reported to the storage (~25 ms each on a laptop, compile aside).
 LONG = """\
 description = "long trials, for tests that stop a sweep mid-trial"
 [task]
@@ -158,6 +158,19 @@ def group_gone(pgid: int) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def workers(pid: int) -> list[int]:
+    """The pids of the worker processes a sweep ``pid`` spawned (Linux /proc)."""
+    found = []
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in cmdline:  # not multiprocessing's resource tracker
+            found.append(int(child))
+    return found
 
 
 def kill_group(pgid: int) -> None:

@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import optuna
@@ -32,6 +33,7 @@ from _sweeps import (
     states,
     trials,
     wait_for,
+    workers,
 )
 from lstmbench.errors import UserError
 from lstmbench.study import open_storage, run_sweep
@@ -85,6 +87,42 @@ def test_a_trial_that_raises_fails_with_its_reason_and_the_others_complete(tmp_p
         == {"MemoryError: out of memory (simulated)"}
 
 
+def test_a_ctrl_c_python_cannot_raise_still_stops_the_trial_at_the_epoch_end(tmp_path, monkeypatch,
+                                                                            capfd):
+    """A signal handled inside a weakref callback (garbage collected mid-epoch, as in TensorFlow's
+    Python code): Python ignores the KeyboardInterrupt raised there and prints "Exception ignored"
+    with a traceback. The trial must still stop, at the end of that epoch, and nothing printed."""
+    import weakref
+
+    import lstmbench.trial
+
+    real = lstmbench.trial.run_trial
+
+    def run_trial(spec, *, on_epoch, **kwargs):
+        def interrupted_in_epoch_1(epoch, val_accuracy, train_loss):
+            if epoch == 1:
+                garbage = type("Garbage", (), {})()
+                ref = weakref.ref(garbage, lambda _: signal.raise_signal(signal.SIGINT))
+                del garbage  # the callback runs here: the handler raises inside it
+                assert ref() is None
+            on_epoch(epoch, val_accuracy, train_loss)
+
+        return real(spec, on_epoch=interrupted_in_epoch_1, **kwargs)
+
+    monkeypatch.setattr(lstmbench.trial, "run_trial", run_trial)
+    url = f"sqlite:///{tmp_path / 'gc.db'}"
+    outcome = run_sweep(trials=2, spec=str(write_spec(tmp_path, TINY, "tiny")), storage=url,
+                        jobs=1, quiet=True)
+    assert (outcome.exit_code, outcome.complete, outcome.left) == (130, 0, 2)
+    first = trials(url, "tiny")[0]
+    assert first.state.name == "FAIL"
+    assert first.user_attrs["fail_reason"] == "interrupted (Ctrl-C or SIGTERM)"
+    assert list(first.intermediate_values) == [1]  # stopped at the end of epoch 1, not later
+    err = capfd.readouterr().err
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
 # --- Ctrl-C and SIGTERM ------------------------------------------------------------------------
 
 
@@ -95,7 +133,8 @@ def check_stopped_cleanly(url: str, study: str, output: str, *, interrupted: int
     assert not [t for t in ts if t.state.name == "RUNNING"]
     failed = [t for t in ts if t.state.name == "FAIL"]
     assert len(failed) == interrupted, output
-    assert {t.user_attrs["fail_reason"] for t in failed} == {"interrupted (Ctrl-C or SIGTERM)"}
+    assert [t.user_attrs["fail_reason"] for t in failed] \
+        == ["interrupted (Ctrl-C or SIGTERM)"] * interrupted
     retries = {t.user_attrs.get("retry_of"): t for t in ts if t.state.name == "WAITING"}
     for t in failed:  # a queued trial holds its parameters as Optuna's "fixed_params"
         assert retries[t.number].system_attrs["fixed_params"] == t.params
@@ -136,7 +175,8 @@ def test_ctrl_c_keeps_completed_trials_and_a_second_run_continues(tmp_path, stor
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("how", ["ctrl-c to the terminal's process group", "sigterm to the sweep"])
+@pytest.mark.parametrize("how", ["ctrl-c to the terminal's process group", "sigterm to the sweep",
+                                 "ctrl-c the main process does not see"])
 def test_one_signal_stops_every_worker(tmp_path, how):
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     spec = write_spec(tmp_path, LONG, "long")
@@ -145,12 +185,15 @@ def test_one_signal_stops_every_worker(tmp_path, how):
     pgid = sweep.proc.pid
     try:
         wait_for(lambda: mid_trial(url, "long", running=2), "two workers mid-trial", sweeps=(sweep,))
-        if how.startswith("ctrl-c"):
+        expected = 130
+        if how.startswith("ctrl-c to the terminal"):
             os.killpg(pgid, signal.SIGINT)  # what a terminal does on Ctrl-C
-            expected = 130
-        else:
+        elif how.startswith("sigterm"):
             sweep.proc.send_signal(signal.SIGTERM)  # Kubernetes, Slurm, systemd: the main process
             expected = 143
+        else:  # as if the main process's KeyboardInterrupt fell where Python cannot raise it
+            for pid in workers(sweep.proc.pid):
+                os.kill(pid, signal.SIGINT)
         assert sweep.wait(90) == expected, sweep.output
         wait_for(lambda: group_gone(pgid), "every worker gone", timeout=30)
     finally:
@@ -159,6 +202,31 @@ def test_one_signal_stops_every_worker(tmp_path, how):
     word = "interrupted" if expected == 130 else "terminated"
     assert sweep.stdout.count(f"lstmbench: {word}: ") == 1
     assert sweep.stdout.count("Resume with: ") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", [0.0, 0.5, 1.0, 2.0])
+def test_ctrl_c_while_the_workers_start_is_one_calm_line(tmp_path, delay):
+    """Ctrl-C in the first seconds (wrong flags, say), while the workers import Python and
+    TensorFlow: whichever step each worker is at, one line and exit 130, nothing RUNNING."""
+    url = f"sqlite:///{tmp_path / 'start.db'}"
+    spec = write_spec(tmp_path, LONG, "long")
+    sweep = start_sweep(tmp_path / "run", "--trials", "4", "--jobs", "2", "--spec", str(spec),
+                        "--storage", url, "--heartbeat", "2", new_session=True)
+    pgid = sweep.proc.pid
+    try:
+        wait_for(lambda: "2 workers" in sweep.stdout, "the workers starting", sweeps=(sweep,))
+        time.sleep(delay)  # not a wait for something: the point in the start-up is the variable
+        os.killpg(pgid, signal.SIGINT)
+        assert sweep.wait(90) == 130, sweep.output
+        wait_for(lambda: group_gone(pgid), "every worker gone", timeout=30)
+    finally:
+        kill_group(pgid)
+    assert sweep.stderr == "", sweep.stderr
+    assert sweep.stdout.count("lstmbench: interrupted: ") == 1, sweep.stdout
+    failed = sum(t.state.name == "FAIL" for t in trials(url, "long"))
+    check_stopped_cleanly(url, "long", sweep.output, interrupted=failed)
+    assert states(url, "long").get("WAITING") == 4  # every trial of the sweep is still to do
 
 
 # --- bad storage files: a clear message, exit 1, the file unchanged ------------------------------

@@ -26,8 +26,13 @@ def tensorflow() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if not _configured:
-        with _quiet_stderr():  # absl prints CUDA-stub lines at import, whatever the log level
+        # absl prints CUDA lines whatever the log level: at import, and where a CUDA driver
+        # library is present but no GPU ("failed call to cuInit"), when the devices are first
+        # listed — so list them here, silenced.
+        with _quiet_stderr():
             import tensorflow as tf
+
+            tf.config.list_physical_devices()
     import tensorflow as tf
 
     if not _configured:

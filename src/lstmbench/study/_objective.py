@@ -19,8 +19,8 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
+from lstmbench.study._signals import shielded, trial_running
 from lstmbench.study._study import SWEEP
-from lstmbench.study._worker import trial_running
 from lstmbench.trial import TrialResult
 
 
@@ -111,22 +111,29 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
             raise
 
     def _objective(trial: optuna.Trial) -> float:
-        tspec, extra = trial_spec(spec, trial)
-        for key, value in extra.items():
-            trial.set_user_attr(key, value)
-        trial.set_user_attr("spec", tspec.to_dict())
-        trial.set_user_attr("seed", tspec.seed)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        with shielded():
+            tspec, extra = trial_spec(spec, trial)
+            for key, value in extra.items():
+                trial.set_user_attr(key, value)
+            trial.set_user_attr("spec", tspec.to_dict())
+            trial.set_user_attr("seed", tspec.seed)
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
 
         def on_epoch(epoch: int, val_accuracy: float, train_loss: float) -> None:
-            trial.report(1.0 - val_accuracy, epoch)
-            if spec.sampler.pruner != "none" and trial.should_prune():
-                trial.set_user_attr("pruned_at_epoch", epoch)
+            # A signal during these storage writes waits for their end; one that arrived during
+            # the epoch but could not raise there raises here (see _signals).
+            with shielded():
+                trial.report(1.0 - val_accuracy, epoch)
+                prune = spec.sampler.pruner != "none" and trial.should_prune()
+                if prune:
+                    trial.set_user_attr("pruned_at_epoch", epoch)
+            if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
         result = _run(tspec, extra, on_epoch, jit)
-        for key, value in result_attrs(result).items():
-            trial.set_user_attr(key, value)
+        with shielded(interrupt_after=False):  # trained: the result is written in full
+            for key, value in result_attrs(result).items():
+                trial.set_user_attr(key, value)
         return objective_value(result, tspec.train, spec.objective.penalty_s)
 
     def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any, jit: bool | None) -> TrialResult:

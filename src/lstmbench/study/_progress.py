@@ -96,8 +96,8 @@ class Progress:
         retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
         for t in sorted(trials, key=lambda t: t.number):
             if t.state.name in FINISHED and t.number not in self._seen:
-                self._seen.add(t.number)
-                self._console.print(self._line(t, sum(state[s] for s in FINISHED), retries),
+                self._seen.add(t.number)  # numbered in the order printed: 1, 2, 3, ...
+                self._console.print(self._line(t, len(self._seen), retries),
                                     highlight=False, soft_wrap=True)
 
     def _line(self, t: Any, finished: int, retries: dict[int, int]) -> str:

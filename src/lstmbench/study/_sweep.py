@@ -16,6 +16,7 @@ from lstmbench.errors import UserError
 from lstmbench.report import Summary
 from lstmbench.spec import load_study_spec
 from lstmbench.study._progress import Progress
+from lstmbench.study._signals import Terminated
 from lstmbench.study._storage import (
     DEFAULT_HEARTBEAT,
     first_start_lock,
@@ -26,14 +27,7 @@ from lstmbench.study._storage import (
 )
 from lstmbench.study._study import create_or_join, queue_trials
 from lstmbench.study._verdict import print_verdict, sweep_summary
-from lstmbench.study._worker import (
-    Terminated,
-    interrupt_once,
-    quiet_optuna,
-    reset_signals,
-    spawned_work,
-    work,
-)
+from lstmbench.study._worker import quiet_optuna, spawned_work, work
 
 
 @dataclass(frozen=True)
@@ -119,7 +113,7 @@ def run_sweep(
             else:
                 _run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
     except KeyboardInterrupt as exc:
-        exit_code = 143 if isinstance(exc, _Terminated) else 130
+        exit_code = 143 if isinstance(exc, Terminated) else 130
 
     counts = progress.counts()
     left = len(optuna_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,)))
@@ -149,54 +143,52 @@ def run_sweep(
     return outcome
 
 
-_Terminated = Terminated
-
-
 def _on_sigterm(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise _Terminated
+    raise Terminated
 
 
 def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: float | None,
               jit: bool | None) -> None:
-    on_main = threading.current_thread() is threading.main_thread()
-    reset_signals()
-    if on_main:
-        old = signal.signal(signal.SIGINT, interrupt_once), signal.signal(signal.SIGTERM, interrupt_once)
-    try:
-        work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline, jit=jit,
-             install_signals=False)
-    finally:
-        if on_main:
-            signal.signal(signal.SIGINT, old[0])
-            signal.signal(signal.SIGTERM, old[1])
-        reset_signals()
+    work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline, jit=jit)
 
 
 def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
                    deadline: float | None, jit: bool | None) -> None:
+    on_main = _on_main()
+    # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
+    sigint = on_main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     procs = [
         ctx.Process(target=spawned_work, args=(url, name, spec),
-                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, jit=jit),
+                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, jit=jit,
+                                sigint=sigint),
                     name=f"lstmbench-worker-{i}")
         for i in range(jobs)
     ]
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _on_main() else None
+    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
     try:
-        for p in procs:
-            p.start()
+        # A worker starts with SIGINT ignored (inherited) until its own handler is in place:
+        # a Ctrl-C while Python starts up would print a traceback; this process passes it on.
+        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN) if on_main else None
+        try:
+            for p in procs:
+                p.start()
+        finally:
+            if old_int is not None:
+                signal.signal(signal.SIGINT, old_int)
         for p in procs:
             while p.is_alive():
                 p.join(0.2)
     except KeyboardInterrupt:
-        # One Ctrl-C stops every worker: those in our process group got SIGINT from the
-        # terminal already; a signal sent to this process alone is passed on.
+        # One Ctrl-C stops every worker. The terminal sent SIGINT to the whole process group;
+        # a signal sent to this process alone, or one a starting worker ignored, is passed on
+        # as SIGTERM: handled like Ctrl-C by a running worker, a quiet exit for a starting one.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for p in procs:
             if p.is_alive():
-                os.kill(p.pid, signal.SIGINT)
+                os.kill(p.pid, signal.SIGTERM)
         for p in procs:
             p.join(60)
             if p.is_alive():
@@ -205,7 +197,14 @@ def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | N
     finally:
         if old_term is not None:
             signal.signal(signal.SIGTERM, old_term)
-    failed = [p for p in procs if p.exitcode not in (0, 130)]
+    # Workers stopped by a signal this process did not see as one (it ignores SIGINT, or its
+    # KeyboardInterrupt landed where Python cannot raise): the sweep was interrupted all the same.
+    exits = {p.exitcode for p in procs}
+    if 143 in exits:
+        raise Terminated
+    if 130 in exits:
+        raise KeyboardInterrupt
+    failed = [p for p in procs if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
         raise UserError(f"worker(s) stopped early ({codes}); completed trials are kept: "

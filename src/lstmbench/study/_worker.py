@@ -6,65 +6,15 @@ imported only here, never in the process that shows the progress bar of several 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from lstmbench.spec import StudySpec
+from lstmbench.study._signals import Terminated, check_interrupted, interruptible
 from lstmbench.study._storage import mask, open_storage
 from lstmbench.study._study import make_pruner, make_sampler
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM: handled like Ctrl-C, but the sweep exits with 143."""
-
-
-# What the signal handler needs to know: is a trial running in this process, and which signal
-# arrived. One worker per process, so module state is enough.
-_signals: dict[str, Any] = {"in_trial": False, "received": None}
-
-
-def interrupt_once(signum: int, frame: Any) -> None:
-    """First SIGINT/SIGTERM: stop the running trial, or the worker before its next trial.
-
-    Inside a trial it raises at once (the objective records the FAIL and queues the trial
-    again). Between trials raising could land inside Optuna's bookkeeping — a trial taken from
-    the queue but not yet started would stay RUNNING — so the worker stops at its next check
-    instead. Later signals are ignored, so that the trial's state is written in full.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _signals["received"] = signum
-    if _signals["in_trial"]:
-        raise _interruption()
-
-
-def _interruption() -> KeyboardInterrupt:
-    return Terminated() if _signals["received"] == signal.SIGTERM else KeyboardInterrupt()
-
-
-def reset_signals() -> None:
-    _signals.update(in_trial=False, received=None)
-
-
-def check_interrupted() -> None:
-    """Raise the interruption a signal asked for between trials, if any."""
-    if _signals["received"] is not None:
-        raise _interruption()
-
-
-@contextlib.contextmanager
-def trial_running() -> Iterator[None]:
-    """Mark the body as inside a trial: a signal now interrupts it right away."""
-    check_interrupted()
-    _signals["in_trial"] = True
-    try:
-        yield
-    finally:
-        _signals["in_trial"] = False
 
 
 def quiet_optuna() -> None:
@@ -80,16 +30,23 @@ def quiet_optuna() -> None:
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-         deadline: float | None, jit: bool | None = None, install_signals: bool = True) -> int:
-    """Run queued trials of ``study_name`` until the queue is empty; return how many ran."""
+         deadline: float | None, jit: bool | None = None, sigint: bool | None = None) -> int:
+    """Run queued trials of ``study_name`` until the queue is empty; return how many ran.
+
+    Ctrl-C or SIGTERM stops the running trial (FAIL, queued again) and the worker: it raises
+    ``KeyboardInterrupt`` (``Terminated`` for SIGTERM). ``sigint``: see ``interruptible``.
+    """
+    with interruptible(sigint=sigint):
+        return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline,
+                     jit=jit)
+
+
+def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
+          deadline: float | None, jit: bool | None) -> int:
     import optuna
 
     from lstmbench.study._objective import make_objective
 
-    if install_signals:
-        reset_signals()
-        signal.signal(signal.SIGINT, interrupt_once)
-        signal.signal(signal.SIGTERM, interrupt_once)
     quiet_optuna()
     storage = open_storage(url, heartbeat=heartbeat)
     # Each worker samples with its own seed: the same seed in two workers would start both on
@@ -200,7 +157,13 @@ def spawned_work(*args: Any, **kwargs: Any) -> None:
     from lstmbench.errors import UserError
 
     try:
-        work(*args, **kwargs)
+        try:
+            work(*args, **kwargs)
+        finally:  # stopping: a signal from now on (the terminal's and ours) is not news
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except Terminated:
+        raise SystemExit(143) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except UserError as exc:
