@@ -26,10 +26,12 @@ def _setup(model: ModelConfig, engine: str, seed: int = 0, ev=None):
 @pytest.mark.parametrize(
     "model",
     [
+        ModelConfig(stateful=True, timesteps=1, batch_size=4, units=4),
         ModelConfig(stateful=True, timesteps=2, batch_size=4, units=4),
         ModelConfig(stateful=False, window=3, batch_size=7, units=4),
+        ModelConfig(stateful=True, timesteps=2, batch_size=4, units=24),  # a matmul, not fused
     ],
-    ids=["stateful", "stateless"],
+    ids=["stateful-T1", "stateful-T2", "stateless-W3", "stateful-T2-U24"],
 )
 def test_engines_compute_the_same_epoch(model):
     """Same seed, same weights, same order: the same losses and predictions to float32 precision."""
@@ -40,7 +42,8 @@ def test_engines_compute_the_same_epoch(model):
         loss = eng.train_epoch(batches)
         runs[name] = (before, loss, eng.predict(ev), eng.n_params)
     (b0, l0, p0, n0), (b1, l1, p1, n1) = runs["compiled"], runs["keras"]
-    assert n0 == n1 == 4 * 4 * (1 + 4 + 1) + 5
+    u = model.units
+    assert n0 == n1 == 4 * u * (1 + u + 1) + u + 1
     np.testing.assert_allclose(b0, b1, atol=1e-6)
     assert l0 == pytest.approx(l1, abs=1e-4)
     assert not np.allclose(b0, p0, atol=1e-5)  # the epoch did change the model

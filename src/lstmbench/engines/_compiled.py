@@ -1,10 +1,14 @@
 """The default engine: a whole epoch in one ``tf.function`` (XLA on), Keras variables inside.
 
-The model is a Keras ``LSTMCell`` and ``Dense(1)`` trained by a Keras ``Adam``; the gate math
-is written out on the cell's own variables (``kernel``, ``recurrent_kernel``, ``bias``, gate
-order i, f, c, o, exactly ``LSTMCell.call``) so that the compiled program stays small: XLA's
-compile time grows with the number of operations, and at these sizes every operation costs
-about as much to launch as to run.
+The model is Keras' ``LSTMCell`` and ``Dense(1)``: the same weights (``kernel``,
+``recurrent_kernel``, ``bias`` in gate order i, f, c, o; then the Dense kernel and bias) and
+the same math as ``LSTMCell.call``, written out, trained by a Keras ``Adam``. The weights are
+packed into two Keras variables — ``lstm = [kernel; recurrent_kernel; bias]`` of shape
+``(F + U + 1, 4U)`` and ``head = [dense_kernel; dense_bias]`` of shape ``(U + 1, 1)`` — so that
+one product ``[x, h, 1] @ lstm`` gives the gates of a step. Adam is elementwise, so Adam on the
+packed variables is Adam on the five weights. At these sizes every XLA kernel costs about as
+much to launch as to run: packing halves the kernels per update (and the compile time), and
+``tests/test_engines.py`` checks that the result is the Keras reference's.
 
 The epoch is one flat ``while`` loop over updates (chunk k of batch b). The LSTM state is a
 pair of tensors carried from update to update, set to zero where a batch starts (k = 0); each
@@ -42,45 +46,48 @@ class _Program:
         import keras
 
         n_batches, n_chunks, B, _, F = batch_shape
-        self.cell = keras.layers.LSTMCell(units)
-        self.dense = keras.layers.Dense(1)
-        self.cell.build((None, F))
-        self.dense.build((None, units))
-        self.variables = [*self.cell.trainable_variables, *self.dense.trainable_variables]
+        U = units
+        self.lstm = keras.Variable(np.zeros((F + U + 1, 4 * U), np.float32), name="lstm")
+        self.head = keras.Variable(np.zeros((U + 1, 1), np.float32), name="head")
+        self.variables = [self.lstm, self.head]
         self.optimizer = keras.optimizers.Adam(1e-3)
         self.optimizer.build(self.variables)
-        cell, dense, optimizer, variables = self.cell, self.dense, self.optimizer, self.variables
+        lstm, head, optimizer, variables = self.lstm, self.head, self.optimizer, self.variables
         fused = units <= FUSED_MATMUL_MAX_UNITS
 
-        def recurrent(h, r):  # h (N, U) @ r (U, 4U)
-            if fused:
-                return tf.reduce_sum(h[:, :, None] * r[None], axis=1)
-            return tf.matmul(h, r)
+        def product(a, w):  # a (N, K) @ w (K, M)
+            if fused:  # multiply-and-sum: XLA fuses it with the gate math, no dot call
+                return tf.reduce_sum(a[:, :, None] * w[None], axis=1)
+            return tf.matmul(a, w)
+
+        def cell(z, c):
+            """``LSTMCell.call`` from the pre-activations ``z (N, 4U)``: the new ``(h, c)``."""
+            zi, zf, zc, zo = tf.split(z, 4, axis=1)
+            c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
+            return tf.sigmoid(zo) * tf.tanh(c), c
 
         def run_chunk(x, h, c):
             """The cell over the steps of ``x (N, T, F)`` from state ``(h, c)``: last ``(h, c)``."""
-            kernel, rec, bias = cell.kernel, cell.recurrent_kernel, cell.bias
             steps = x.shape[1]
+            if steps <= UNROLL_MAX:  # one product per step: [x_t, h, 1] @ lstm
+                ones = tf.ones_like(h[:, :1])
+                for t in range(steps):
+                    h, c = cell(product(tf.concat([x[:, t], h, ones], axis=1), lstm), c)
+                return h, c
+            kernel, rec, bias = lstm[:F], lstm[F:F + U], lstm[F + U]
             # The input part of every step at once: (N, T, 4U).
-            xz = (x * kernel[0] if x.shape[2] == 1 else tf.tensordot(x, kernel, axes=1)) + bias
+            xz = (x * kernel[0] if F == 1 else tf.tensordot(x, kernel, axes=1)) + bias
 
             def step(t, h, c):
-                z = xz[:, t] + recurrent(h, rec)
-                zi, zf, zc, zo = tf.split(z, 4, axis=1)
-                c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
-                h = tf.sigmoid(zo) * tf.tanh(c)
+                h, c = cell(xz[:, t] + product(h, rec), c)
                 return t + 1, h, c
 
-            if steps <= UNROLL_MAX:
-                for t in range(steps):
-                    _, h, c = step(t, h, c)
-                return h, c
             _, h, c = tf.while_loop(lambda t, h, c: t < steps, step, (tf.constant(0), h, c),
                                     maximum_iterations=steps)
             return h, c
 
         def logits_of(h):  # Dense(1) on the last output
-            return tf.reduce_sum(h * dense.kernel[:, 0], axis=1, keepdims=True) + dense.bias
+            return tf.reduce_sum(h * head[:U, 0], axis=1, keepdims=True) + head[U]
 
         n_updates = n_batches * n_chunks
         zeros = tf.zeros((B, units))
@@ -131,9 +138,13 @@ class _Program:
         self.compiled = False
 
     def reset(self, weights: list[np.ndarray], learning_rate: float) -> None:
-        """Start a new trial on this program: fresh weights, empty Adam slots."""
-        for var, value in zip(self.variables, weights):
-            var.assign(value)
+        """Start a new trial on this program: fresh weights, empty Adam slots.
+
+        ``weights`` in Keras' order: kernel, recurrent_kernel, bias, dense kernel, dense bias.
+        """
+        kernel, recurrent, bias, dense_kernel, dense_bias = weights
+        self.lstm.assign(np.concatenate([kernel, recurrent, bias[None]]))
+        self.head.assign(np.concatenate([dense_kernel, dense_bias[None]]))
         for var in self.optimizer.variables:
             var.assign(np.zeros(var.shape, dtype=var.dtype))
         self.optimizer.learning_rate.assign(learning_rate)
