@@ -26,12 +26,12 @@ def _setup(model: ModelConfig, engine: str, seed: int = 0, ev=None):
 @pytest.mark.parametrize(
     "model",
     [
-        ModelConfig(stateful=True, timesteps=1, batch_size=4, units=4),
+        ModelConfig(stateful=True, timesteps=1, batch_size=1, units=4),  # one product per step
         ModelConfig(stateful=True, timesteps=2, batch_size=4, units=4),
         ModelConfig(stateful=False, window=3, batch_size=7, units=4),
         ModelConfig(stateful=True, timesteps=2, batch_size=4, units=24),  # a matmul, not fused
     ],
-    ids=["stateful-T1", "stateful-T2", "stateless-W3", "stateful-T2-U24"],
+    ids=["stateful-T1-B1", "stateful-T2", "stateless-W3", "stateful-T2-U24"],
 )
 def test_engines_compute_the_same_epoch(model):
     """Same seed, same weights, same order: the same losses and predictions to float32 precision."""
@@ -113,5 +113,8 @@ def test_xla_is_chosen_where_the_epoch_budget_repays_its_compile_time():
 
     b1 = ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8)
     assert chosen(b1)  # 1800 updates an epoch: XLA repays its compile within the first epoch
-    assert not chosen(ModelConfig(stateful=True, timesteps=1, batch_size=10, units=8))
+    b10 = ModelConfig(stateful=True, timesteps=1, batch_size=10, units=8)
+    assert chosen(b10)  # 30 epochs x 180 updates: ~0.8 s without XLA against ~0.6 s more compile
+    assert not chosen(b10, epochs=3)  # a short run never repays the compile
+    assert not chosen(ModelConfig(stateful=True, timesteps=1, batch_size=30, units=8))
     assert not chosen(ModelConfig(stateful=False, window=1, batch_size=90, units=8))

@@ -6,16 +6,18 @@ from lstmbench.engines._base import Engine, score
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 
-# Measured on a 2-core CPU (bench/engines.py; README "Performance"): XLA costs ~1.5 s more to compile
-# than a plain tf.function, and saves ~200 us per update plus ~50 us per LSTM step of each update.
-XLA_EXTRA_COMPILE_S = 1.5
-PLAIN_UPDATE_S = 200e-6
+# Measured on a 2-core CPU (`lstmbench train --xla on|off --json`, 8 units, 100x20 task): XLA
+# costs 0.35-0.85 s more to compile than a plain tf.function (T=1 B=1..30: 0.35-0.6; W=10 B=10:
+# 0.85), and without it an update costs ~100 us plus ~50 us per LSTM step (T=1: 92-158 us;
+# T=5 B=5: 520 us; W=10 B=10: 920 us); with XLA a few us.
+XLA_EXTRA_COMPILE_S = 0.6
+PLAIN_UPDATE_S = 100e-6
 PLAIN_STEP_S = 50e-6
 
 
 def choose_jit(spec: TrialSpec, batches: Batches) -> bool:
     """Return whether XLA pays for itself: the whole epoch budget run without XLA would take
-    longer than XLA's extra compile time (e.g. on for stateful B=1, off for B=10 and short runs)."""
+    longer than XLA's extra compile time (e.g. on for stateful B=1, off for short runs)."""
     updates = batches.n_updates * spec.train.epochs
     plain_s = updates * (PLAIN_UPDATE_S + PLAIN_STEP_S * spec.model.steps)
     return plain_s > XLA_EXTRA_COMPILE_S
