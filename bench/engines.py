@@ -12,9 +12,11 @@
 
 Task: first-bit, 100 x 20 (90 training sequences), stateful, T=1, 8 units, B=1 and B=10. Each
 repetition starts from the seeded weights (seed = repetition) and trains a fixed number of
-epochs; the epoch times of epochs 2.. are pooled (epoch 1 includes Keras' tracing), the time to
-converge is from building the model (compile included) to the end of the evaluation of the
-first epoch with validation accuracy >= 0.99. Not collected by pytest.
+epochs; repetitions run round-robin (repetition r of every method, then r + 1), so that a slow
+spell of a shared machine does not land on one method only. The epoch times of epochs 2.. are
+pooled (epoch 1 includes Keras' tracing); the time to converge is from building the model
+(compile included) to the end of the evaluation of the first epoch with validation accuracy
+>= 0.99. Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,25 +55,37 @@ def _model_config(batch_size: int) -> Any:
     return ModelConfig(stateful=True, timesteps=1, batch_size=batch_size, units=UNITS)
 
 
-def _row(method: str, batch_size: int, epoch_s: list[float], converge_s: list[float | None],
-         compile_s: list[float], conv_epochs: list[int | None]) -> dict[str, Any]:
-    converged = [c for c in converge_s if c is not None]
-    return {
-        "method": method,
-        "batch_size": batch_size,
-        "epoch_ms": summary([e * 1e3 for e in epoch_s]),
-        "epoch_ms_all": [round(e * 1e3, 4) for e in epoch_s],
-        "time_to_converge_s": summary(converged) if converged else None,
-        "time_to_converge_s_all": converge_s,
-        "convergence_epochs": conv_epochs,
-        "compile_s": summary(compile_s) if compile_s else None,
-    }
+@dataclass
+class Samples:
+    """What one method measured, pooled over repetitions (seeds)."""
+
+    epoch_s: list[float] = field(default_factory=list)
+    converge_s: list[float | None] = field(default_factory=list)
+    compile_s: list[float] = field(default_factory=list)
+    conv_epochs: list[int | None] = field(default_factory=list)
+
+    def extend(self, other: Samples) -> None:
+        for name in ("epoch_s", "converge_s", "compile_s", "conv_epochs"):
+            getattr(self, name).extend(getattr(other, name))
+
+    def row(self, method: str, batch_size: int) -> dict[str, Any]:
+        converged = [c for c in self.converge_s if c is not None]
+        return {
+            "method": method,
+            "batch_size": batch_size,
+            "epoch_ms": summary([e * 1e3 for e in self.epoch_s]),
+            "epoch_ms_all": [round(e * 1e3, 4) for e in self.epoch_s],
+            "time_to_converge_s": summary(converged) if converged else None,
+            "time_to_converge_s_all": self.converge_s,
+            "convergence_epochs": self.conv_epochs,
+            "compile_s": summary(self.compile_s) if self.compile_s else None,
+        }
 
 
 # --------------------------------------------------------------------------- notebook (写法1)
 
 
-def bench_notebook(reps: int) -> dict[str, Any]:
+def bench_notebook(seeds: Iterable[int]) -> Samples:
     """The notebook's loop, Keras 3 spelling; validation by its own per-step loop."""
     from lstmbench.engines._tf import tensorflow
     from lstmbench.engines._weights import initial_weights
@@ -79,10 +94,9 @@ def bench_notebook(reps: int) -> dict[str, Any]:
     import keras
     from keras.layers import LSTM, Dense
 
-    epoch_s: list[float] = []
-    converge: list[float | None] = []
-    conv_epochs: list[int | None] = []
-    for rep in range(reps):
+    out = Samples()
+    epoch_s, converge, conv_epochs = out.epoch_s, out.converge_s, out.conv_epochs
+    for rep in seeds:
         data = _task(rep)
         X_train, y_train = data.x_train[:, :, None], data.y_train  # (90, 20, 1) as the notebook
         X_val, y_val = data.x_val[:, :, None], data.y_val
@@ -126,33 +140,29 @@ def bench_notebook(reps: int) -> dict[str, Any]:
         conv_epochs.append(at_epoch)
         print(f"  notebook rep {rep}: epochs {[round(e, 2) for e in epoch_s[-3:]]} s, "
               f"converged at epoch {at_epoch}", file=sys.stderr)
-    return _row("notebook", 1, epoch_s, converge, [], conv_epochs)
+    return out
 
 
 # --------------------------------------------------------------------------- lstmbench engines
 
 
-def bench_lstmbench(engine: str, batch_size: int, reps: int, *, jit: bool = True,
-                    name: str | None = None) -> dict[str, Any]:
+def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: bool = True) -> Samples:
     from lstmbench.engines import _compiled
     from lstmbench.spec import TrainSpec, TrialSpec
     from lstmbench.trial import run_trial
 
-    epoch_s: list[float] = []
-    converge: list[float | None] = []
-    compile_s: list[float] = []
-    conv_epochs: list[int | None] = []
-    for rep in range(reps):
+    out = Samples()
+    for rep in seeds:
         _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
         spec = TrialSpec(model=_model_config(batch_size), seed=rep,
                          train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
                                          stop_at_convergence=False))
         r = run_trial(spec, jit=jit)
-        epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
-        converge.append(r.time_to_converge_s)
-        conv_epochs.append(r.convergence_epoch)
-        compile_s.append(r.compile_s)
-    return _row(name or engine, batch_size, epoch_s, converge, compile_s, conv_epochs)
+        out.epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
+        out.converge_s.append(r.time_to_converge_s)
+        out.conv_epochs.append(r.convergence_epoch)
+        out.compile_s.append(r.compile_s)
+    return out
 
 
 # --------------------------------------------------------------------------- keras fit
@@ -167,8 +177,8 @@ def _fit_layout(batches: Any) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def bench_keras_fit(batch_size: int, reps: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``model.fit`` with steps_per_execution = chunks per sequence; returns (row, checks)."""
+def bench_keras_fit(batch_size: int, seeds: Iterable[int]) -> tuple[Samples, dict[str, Any]]:
+    """``model.fit`` with steps_per_execution = chunks per sequence; returns (samples, checks)."""
     from lstmbench.engines import score
     from lstmbench.engines._keras import KerasEngine, build_model, reset_states
     from lstmbench.engines._tf import tensorflow
@@ -211,11 +221,10 @@ def bench_keras_fit(batch_size: int, reps: int) -> tuple[dict[str, Any], dict[st
         model.set_weights(initial_weights(UNITS, 1, seed))
         return model
 
-    epoch_s: list[float] = []
-    converge: list[float | None] = []
-    conv_epochs: list[int | None] = []
+    out = Samples()
+    epoch_s, converge, conv_epochs = out.epoch_s, out.converge_s, out.conv_epochs
     checks: dict[str, Any] = {}
-    for rep in range(reps):
+    for rep in seeds:
         data = _task(rep)
         batches = train_batches(data.x_train, data.y_train, model_cfg, seed=rep, epoch=1,
                                 shuffle=False)
@@ -268,7 +277,7 @@ def bench_keras_fit(batch_size: int, reps: int) -> tuple[dict[str, Any], dict[st
             checks["max_weight_diff_without_resets"] = max(
                 float(np.max(np.abs(a - b)))
                 for a, b in zip(no_reset.get_weights(), engine.model.get_weights()))
-    return _row("keras-fit", batch_size, epoch_s, converge, [], conv_epochs), checks
+    return out, checks
 
 
 # --------------------------------------------------------------------------- main
@@ -281,10 +290,17 @@ def _median(rows: list[dict[str, Any]], method: str, batch_size: int) -> float |
     return None
 
 
+def _fit_and_check(batch_size: int, seeds: range, checks: dict[str, Any]) -> Samples:
+    samples, found = bench_keras_fit(batch_size, seeds)
+    if found:  # measured with the first seed only
+        checks[f"keras-fit B={batch_size}"] = found
+    return samples
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write every row and the ratios here")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions (seeds) per row")
+    parser.add_argument("--reps", type=int, default=4, help="repetitions (seeds) per row")
     parser.add_argument("--only", nargs="*", help="methods to run (default: all)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -296,18 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
     for B in (1, 10):
-        if "compiled" in want:
-            rows.append(bench_lstmbench("compiled", B, max(args.reps, 5)))
-        if "compiled-nojit" in want:
-            rows.append(bench_lstmbench("compiled", B, args.reps, jit=False,
-                                        name="compiled-nojit"))
-        if "keras-fit" in want:
-            row, checks[f"keras-fit B={B}"] = bench_keras_fit(B, args.reps)
-            rows.append(row)
-        if "keras" in want:
-            rows.append(bench_lstmbench("keras", B, args.reps))
-        if "notebook" in want and B == 1:
-            rows.append(bench_notebook(args.reps))
+        # Round-robin: repetition r of every method before repetition r + 1 of any, so that a
+        # slow spell of the machine falls on all methods alike instead of on one of them.
+        runs: dict[str, Callable[[range], Samples]] = {
+            "compiled": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds),
+            "compiled-nojit": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds, jit=False),
+            "keras-fit": lambda seeds, B=B: _fit_and_check(B, seeds, checks),
+            "keras": lambda seeds, B=B: bench_lstmbench("keras", B, seeds),
+            "notebook": bench_notebook,
+        }
+        methods = [m for m in runs if m in want and (m != "notebook" or B == 1)]
+        pooled = {m: Samples() for m in methods}
+        for rep in range(args.reps):
+            for m in methods:
+                pooled[m].extend(runs[m](range(rep, rep + 1)))
+        rows += [pooled[m].row(m, B) for m in methods]
         print(f"B={B} done", file=sys.stderr)
     load_after = os.getloadavg()
 

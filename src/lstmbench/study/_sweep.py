@@ -109,7 +109,8 @@ def run_sweep(
     try:
         with progress:
             if jobs == 1:
-                _run_here(url, name, study_spec, heartbeat, deadline, jit)
+                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
+                     jit=jit)
             else:
                 _run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
     except KeyboardInterrupt as exc:
@@ -147,11 +148,6 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise Terminated
-
-
-def _run_here(url: str, name: str, spec: Any, heartbeat: int | None, deadline: float | None,
-              jit: bool | None) -> None:
-    work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline, jit=jit)
 
 
 def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
