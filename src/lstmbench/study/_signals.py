@@ -58,7 +58,7 @@ def interruptible(*, sigint: bool | None = None) -> Iterator[None]:
 
     ``sigint=None``: a SIGINT ignored on entry stays ignored — the process was started as a
     background job or under ``nohup`` and asked not to stop on Ctrl-C (SIGTERM still stops it).
-    A spawned worker is told instead (it starts with SIGINT ignored, see ``_run_processes``).
+    A spawned worker is told instead (it starts with SIGINT blocked, see ``_start`` in _sweep).
     """
     _state.update(in_trial=False, received=None)
     if threading.current_thread() is not threading.main_thread():
@@ -68,6 +68,9 @@ def interruptible(*, sigint: bool | None = None) -> Iterator[None]:
         sigint = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     on_int = interrupt_once if sigint else signal.SIG_IGN
     old = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, interrupt_once)
+    # A spawned worker starts with SIGINT blocked (see ``_start`` in _sweep): from here a
+    # Ctrl-C, one already pending included, reaches the handler.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     old_hook = sys.unraisablehook
 
     def unraisable(info: Any) -> None:

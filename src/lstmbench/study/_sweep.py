@@ -165,22 +165,15 @@ def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | N
     ]
     old_term = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
     try:
-        # A worker starts with SIGINT ignored (inherited) until its own handler is in place:
-        # a Ctrl-C while Python starts up would print a traceback; this process passes it on.
-        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN) if on_main else None
-        try:
-            for p in procs:
-                p.start()
-        finally:
-            if old_int is not None:
-                signal.signal(signal.SIGINT, old_int)
+        _start(procs, sigint)
         for p in procs:
             while p.is_alive():
                 p.join(0.2)
     except KeyboardInterrupt:
-        # One Ctrl-C stops every worker. The terminal sent SIGINT to the whole process group;
-        # a signal sent to this process alone, or one a starting worker ignored, is passed on
-        # as SIGTERM: handled like Ctrl-C by a running worker, a quiet exit for a starting one.
+        # One Ctrl-C stops every worker. The terminal sent SIGINT to the whole process group
+        # (a starting worker gets it once its handler is in); a signal sent to this process
+        # alone is passed on as SIGTERM: handled like Ctrl-C by a running worker, a quiet exit
+        # for one still starting.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         for p in procs:
             if p.is_alive():
@@ -205,6 +198,36 @@ def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | N
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)
         raise UserError(f"worker(s) stopped early ({codes}); completed trials are kept: "
                         "run the same command again to continue", exit_code=1)
+
+
+def _start(procs: list[Any], sigint: bool) -> None:
+    """Start the workers; a Ctrl-C meanwhile is neither lost nor a traceback.
+
+    The workers inherit SIGINT *blocked*: a Ctrl-C while they import Python and TensorFlow
+    waits until their own handler is in place (``interruptible`` unblocks it) instead of
+    printing a traceback from multiprocessing's bootstrap. This process notes a Ctrl-C during
+    the starts and raises it once every worker it started is known, so none goes unstopped.
+    """
+    if not sigint:
+        for p in procs:
+            p.start()
+        return
+    # multiprocessing starts its resource tracker at the first start, and unblocks SIGINT
+    # after doing so: start it before blocking.
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    noted: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one: noted now
+        signal.signal(signal.SIGINT, old)
+    if noted:
+        raise KeyboardInterrupt
 
 
 def _on_main() -> bool:
