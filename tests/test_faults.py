@@ -58,11 +58,14 @@ def test_a_nan_loss_fails_the_trial_with_its_reason_and_the_sweep_goes_on(tmp_pa
     out = io.StringIO()
     outcome = run_sweep(trials=3, spec=str(spec), storage=storage_url, jobs=1,
                         console=Console(file=out, width=200))
-    assert outcome.exit_code == 0 and outcome.failed == 3 and outcome.left == 0
+    # every trial ran (the sweep went on after each failure), and a sweep that only failed says so
+    assert outcome.exit_code == 1 and outcome.failed == 3 and outcome.left == 0
     for t in trials(storage_url, "nan"):  # NaN or inf, whichever the overflow gives first
         assert t.state.name == "FAIL"
         assert re.fullmatch(r"train loss became (nan|inf) in epoch 1", t.user_attrs["fail_reason"])
     assert len(re.findall(r"FAILED \(train loss became (nan|inf) in epoch 1\)", out.getvalue())) == 3
+    assert re.search(r"lstmbench: every trial of this sweep failed \(\d× train loss became "
+                     r"(nan|inf) in epoch 1\).*fix the spec", out.getvalue())
     assert "Traceback" not in out.getvalue()
 
 

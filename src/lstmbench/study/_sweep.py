@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,7 +26,7 @@ from lstmbench.study._storage import (
     sqlite_path,
     storage_url,
 )
-from lstmbench.study._study import create_or_join, queue_trials
+from lstmbench.study._study import SWEEP, create_or_join, queue_trials
 from lstmbench.study._verdict import print_verdict, sweep_summary
 from lstmbench.study._worker import quiet_optuna, spawned_work, work
 
@@ -141,6 +142,17 @@ def run_sweep(
         console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
                       f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
                       f"`lstmbench report` for the full answer")
+    if outcome.failed and not outcome.complete and not outcome.pruned:
+        # Trials that fail go on to the next; a sweep in which every one failed did not work.
+        reasons = Counter(t.user_attrs.get("fail_reason") or "its worker stopped"
+                          for t in optuna_study.get_trials(
+                              deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
+                          if t.user_attrs.get(SWEEP) == sweep_id)
+        reason, n = reasons.most_common(1)[0] if reasons else ("see the trials", 0)
+        console.print(f"lstmbench: every trial of this sweep failed ({n}× {reason}); the study "
+                      f"and earlier trials are unchanged: fix the spec and run again",
+                      style="red", highlight=False, soft_wrap=True)
+        return replace(outcome, exit_code=1)
     return outcome
 
 
