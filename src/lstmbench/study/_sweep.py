@@ -148,9 +148,9 @@ def run_sweep(
                           for t in optuna_study.get_trials(
                               deepcopy=False, states=(optuna.trial.TrialState.FAIL,))
                           if t.user_attrs.get(SWEEP) == sweep_id)
-        reason, n = reasons.most_common(1)[0] if reasons else ("see the trials", 0)
-        console.print(f"lstmbench: every trial of this sweep failed ({n}× {reason}); the study "
-                      f"and earlier trials are unchanged: fix the spec and run again",
+        reason = reasons.most_common(1)[0][0] if reasons else "see the trials' fail_reason"
+        console.print(f"lstmbench: all {outcome.failed} trials of this sweep failed (most often: "
+                      f"{reason}); fix the spec (or the --spec file's settings) and run again",
                       style="red", highlight=False, soft_wrap=True)
         return replace(outcome, exit_code=1)
     return outcome
