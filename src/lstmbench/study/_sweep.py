@@ -150,7 +150,7 @@ def run_sweep(
                           if t.user_attrs.get(SWEEP) == sweep_id)
         reason = reasons.most_common(1)[0][0] if reasons else "see the trials' fail_reason"
         console.print(f"lstmbench: all {outcome.failed} trials of this sweep failed (most often: "
-                      f"{reason}); fix the spec (or the --spec file's settings) and run again",
+                      f"{reason}); fix the spec and run again",
                       style="red", highlight=False, soft_wrap=True)
         return replace(outcome, exit_code=1)
     return outcome
