@@ -54,6 +54,13 @@ n_startup_trials = 2
 """
 
 
+def write_spec(folder: Path, text: str = TINY, name: str = "tiny") -> Path:
+    """Write a study spec ``folder/NAME.toml`` and return its path."""
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
 @dataclass
 class Sweep:
     """A ``lstmbench sweep`` running in its own process, its output going to files."""

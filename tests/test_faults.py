@@ -25,6 +25,7 @@ from rich.console import Console
 from _sweeps import (
     LONG,
     TINY,
+    Sweep,
     group_gone,
     kill_group,
     mid_trial,
@@ -34,15 +35,10 @@ from _sweeps import (
     trials,
     wait_for,
     workers,
+    write_spec,
 )
 from lstmbench.errors import UserError
 from lstmbench.study import open_storage, run_sweep
-
-
-def write_spec(folder: Path, text: str, name: str) -> Path:
-    path = folder / f"{name}.toml"
-    path.write_text(text)
-    return path
 
 
 def fingerprint(path: Path) -> tuple[bytes, int]:
@@ -184,14 +180,20 @@ def test_ctrl_c_keeps_completed_trials_and_a_second_run_continues(tmp_path, stor
         assert (after[number].value, after[number].user_attrs) == (value, attrs)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("how", ["ctrl-c to the terminal's process group", "sigterm to the sweep",
-                                 "ctrl-c the main process does not see"])
-def test_one_signal_stops_every_worker(tmp_path, how):
+def start_two_workers(tmp_path: Path) -> tuple[Sweep, str]:
+    """A ``--jobs 2`` sweep of 4 long trials in its own process group (as a terminal starts it)."""
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     spec = write_spec(tmp_path, LONG, "long")
     sweep = start_sweep(tmp_path / "run", "--trials", "4", "--jobs", "2", "--spec", str(spec),
                         "--storage", url, "--heartbeat", "2", new_session=True)
+    return sweep, url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["ctrl-c to the terminal's process group", "sigterm to the sweep",
+                                 "ctrl-c the main process does not see"])
+def test_one_signal_stops_every_worker(tmp_path, how):
+    sweep, url = start_two_workers(tmp_path)
     pgid = sweep.proc.pid
     try:
         wait_for(lambda: mid_trial(url, "long", running=2), "two workers mid-trial", sweeps=(sweep,))
@@ -219,10 +221,7 @@ def test_one_signal_stops_every_worker(tmp_path, how):
 def test_ctrl_c_while_the_workers_start_is_one_calm_line(tmp_path, delay):
     """Ctrl-C in the first seconds (wrong flags, say), while the workers import Python and
     TensorFlow: whichever step each worker is at, one line and exit 130, nothing RUNNING."""
-    url = f"sqlite:///{tmp_path / 'start.db'}"
-    spec = write_spec(tmp_path, LONG, "long")
-    sweep = start_sweep(tmp_path / "run", "--trials", "4", "--jobs", "2", "--spec", str(spec),
-                        "--storage", url, "--heartbeat", "2", new_session=True)
+    sweep, url = start_two_workers(tmp_path)
     pgid = sweep.proc.pid
     try:
         wait_for(lambda: "2 workers" in sweep.stdout, "the workers starting", sweeps=(sweep,))

@@ -9,11 +9,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from _sweeps import LONG, TINY, mid_trial, start_sweep, states, trials, wait_for
+from _sweeps import LONG, mid_trial, start_sweep, states, trials, wait_for, write_spec
 from lstmbench.study import run_sweep
 
 # Set up a study the way `lstmbench sweep` does, without training: many of these start at once.
@@ -35,8 +34,7 @@ queue_trials(study, spec, 2)
 
 
 def test_concurrent_first_starts_make_one_study(tmp_path, storage_url):
-    spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY)
+    spec = write_spec(tmp_path)
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", SET_UP, storage_url, str(spec), str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -49,8 +47,7 @@ def test_concurrent_first_starts_make_one_study(tmp_path, storage_url):
 
 
 def test_a_sweep_runs_and_a_second_one_continues_it(tmp_path, storage_url):
-    spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY)
+    spec = write_spec(tmp_path)
     first = run_sweep(trials=2, spec=str(spec), storage=storage_url, jobs=1, quiet=True)
     second = run_sweep(trials=2, spec=str(spec), storage=storage_url, jobs=1, quiet=True)
     assert (first.complete, second.complete, second.left) == (2, 2, 0)
@@ -61,8 +58,7 @@ def test_a_sweep_runs_and_a_second_one_continues_it(tmp_path, storage_url):
 
 @pytest.mark.slow
 def test_three_machines_on_one_postgres_study_complete_every_trial(tmp_path, postgres_url):
-    spec = tmp_path / "tiny.toml"
-    spec.write_text(TINY)
+    spec = write_spec(tmp_path)
     command = ("--trials", "2", "--jobs", "1", "--study", "shared", "--spec", str(spec),
                "--storage", postgres_url)
     start = time.monotonic()
@@ -80,8 +76,7 @@ def test_three_machines_on_one_postgres_study_complete_every_trial(tmp_path, pos
 
 @pytest.mark.slow
 def test_a_killed_workers_trial_is_failed_retried_and_nothing_stays_running(tmp_path, postgres_url):
-    spec = tmp_path / "long.toml"
-    spec.write_text(LONG)
+    spec = write_spec(tmp_path, LONG, "long")
     common = ("--jobs", "1", "--spec", str(spec), "--storage", postgres_url, "--heartbeat", "1")
     doomed = start_sweep(tmp_path / "a", "--trials", "3", *common)
     try:
@@ -109,5 +104,4 @@ def test_a_killed_workers_trial_is_failed_retried_and_nothing_stays_running(tmp_
 
 def test_the_postgres_fixture_gives_a_fresh_database(postgres_url):
     assert trials(postgres_url, "anything") == []
-    assert Path  # the server listens on 127.0.0.1 only
-    assert "@127.0.0.1:" in postgres_url
+    assert "@127.0.0.1:" in postgres_url  # the server listens on loopback only

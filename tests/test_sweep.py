@@ -12,16 +12,10 @@ from pathlib import Path
 import optuna
 import pytest
 
-from _sweeps import TINY
+from _sweeps import TINY, write_spec
 from lstmbench.errors import UserError
 from lstmbench.study import run_sweep
 from lstmbench.study.replay import replay_trial
-
-
-def write_spec(folder: Path, text: str = TINY, name: str = "tiny") -> Path:
-    path = folder / f"{name}.toml"
-    path.write_text(text)
-    return path
 
 
 @pytest.fixture(scope="module")

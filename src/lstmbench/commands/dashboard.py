@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lstmbench.commands import add_storage_flag
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -13,8 +15,7 @@ def register(sub: Any) -> None:
         description="Start optuna-dashboard on the storage lstmbench writes to. It has no "
         "authentication: it listens on 127.0.0.1 unless --host says otherwise.",
     )
-    p.add_argument("--storage", default=None,
-                   help="SQLAlchemy URL (default: $LSTMBENCH_STORAGE or sqlite:///lstmbench.db)")
+    add_storage_flag(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default: 8080; 0: any free one)")

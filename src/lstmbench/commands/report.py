@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lstmbench.commands import add_storage_flag
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -15,8 +17,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--study", default=None,
                    help="study name; 'all' for every lstmbench study (default: the only one)")
-    p.add_argument("--storage", default=None,
-                   help="SQLAlchemy URL (default: $LSTMBENCH_STORAGE or sqlite:///lstmbench.db)")
+    add_storage_flag(p)
     p.add_argument("--out", default=None, metavar="DIR",
                    help="also write report.md, report.html, trials.csv and plots/ into DIR")
     p.add_argument("--importances", action="store_true",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lstmbench.commands import add_storage_flag
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -20,8 +22,7 @@ def register(sub: Any) -> None:
                    help="study spec: a TOML file or a shipped study name (default: default; "
                         "shipped: default, memory-horizon, seed-notebook)")
     p.add_argument("--study", default=None, help="study name (default: the spec's name)")
-    p.add_argument("--storage", default=None,
-                   help="SQLAlchemy URL (default: $LSTMBENCH_STORAGE or sqlite:///lstmbench.db)")
+    add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=None,
                    help="stop starting trials after S seconds; the rest stay queued")

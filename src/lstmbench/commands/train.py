@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from lstmbench.commands import add_storage_flag
 from lstmbench.spec import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
 
 
@@ -53,7 +54,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
     p.add_argument("--study", default=None, help="replay: the study of the trial to re-run")
     p.add_argument("--trial", type=int, default=None, help="replay: the trial number to re-run")
-    p.add_argument("--storage", default=None, help="replay: storage URL (default: sqlite:///lstmbench.db)")
+    add_storage_flag(p, purpose="replay: ")
     p.set_defaults(run=run)
 
 

@@ -52,12 +52,8 @@ def _window_accuracy(ax: Any, s: Summary) -> None:
         with_ceiling = [w for w in rows if w.ceiling is not None]
         ax.plot([w.window for w in with_ceiling], [w.ceiling for w in with_ceiling], "-",
                 color="gray", label=f"analytic ceiling{label}")
-    if s.target is not None:
-        ax.axhline(s.target, color="green", ls=":", lw=1, label=f"target {s.target:g}")
-    ax.set(xlabel="window W (steps)", ylabel="validation accuracy", ylim=(0.4, 1.02),
-           title="Stateless: best accuracy by window")
-    _integer_x(ax)
-    ax.legend(loc="upper left", fontsize=8)
+    _accuracy_axes(ax, s, xlabel="window W (steps)", title="Stateless: best accuracy by window",
+                   legend="upper left")
 
 
 def _stateful_convergence(ax: Any, s: Summary) -> None:
@@ -104,12 +100,16 @@ def _learning_curves(ax: Any, s: Summary) -> None:
         if b.ceiling is not None and b.ceiling < 1:
             ax.axhline(b.ceiling, color=COLORS.get(a.arm, "gray"), ls="--", lw=1,
                        label=f"ceiling {b.ceiling:.3f}")
+    _accuracy_axes(ax, s, xlabel="epoch", title="Learning curves of the best trials", legend="best")
+
+
+def _accuracy_axes(ax: Any, s: Summary, *, xlabel: str, title: str, legend: str) -> None:
+    """Validation accuracy against an integer x: the target line, labels, limits, legend."""
     if s.target is not None:
         ax.axhline(s.target, color="green", ls=":", lw=1, label=f"target {s.target:g}")
-    ax.set(xlabel="epoch", ylabel="validation accuracy", ylim=(0.4, 1.02),
-           title="Learning curves of the best trials")
+    ax.set(xlabel=xlabel, ylabel="validation accuracy", ylim=(0.4, 1.02), title=title)
     _integer_x(ax)
-    ax.legend(loc="best", fontsize=8)
+    ax.legend(loc=legend, fontsize=8)
 
 
 def _integer_x(ax: Any) -> None:
