@@ -180,6 +180,31 @@ def test_ctrl_c_keeps_completed_trials_and_a_second_run_continues(tmp_path, stor
         assert (after[number].value, after[number].user_attrs) == (value, attrs)
 
 
+def test_a_trial_stopped_before_its_first_suggestion_is_queued_again(tmp_path, monkeypatch):
+    """Ctrl-C between Optuna handing out a queued trial and the trial's first suggestion: the
+    trial has no parameters yet, and its retry must still carry the queued configuration."""
+    import contextlib
+
+    from lstmbench.study import _objective
+
+    real = _objective.trial_running
+
+    @contextlib.contextmanager
+    def signalled_first():
+        signal.raise_signal(signal.SIGINT)  # not in a trial yet: the handler only records it
+        with real():
+            yield
+
+    monkeypatch.setattr(_objective, "trial_running", signalled_first)
+    url = f"sqlite:///{tmp_path / 'early.db'}"
+    outcome = run_sweep(trials=2, spec=str(write_spec(tmp_path, TINY, "tiny")), storage=url,
+                        jobs=1, quiet=True)
+    assert (outcome.exit_code, outcome.complete, outcome.left) == (130, 0, 2)
+    first, *_ = trials(url, "tiny")
+    assert first.state.name == "FAIL" and first.params == {}
+    check_stopped_cleanly(url, "tiny", "", interrupted=1)  # its retry holds {"arm": ...}
+
+
 def start_two_workers(tmp_path: Path) -> tuple[Sweep, str]:
     """A ``--jobs 2`` sweep of 4 long trials in its own process group (as a terminal starts it)."""
     url = f"sqlite:///{tmp_path / 'jobs.db'}"

@@ -83,6 +83,16 @@ def result_attrs(result: TrialResult) -> dict[str, Any]:
     return attrs
 
 
+def queued_params(trial: Any) -> dict[str, Any]:
+    """The configuration of ``trial``: what it was queued with, and what it has suggested since.
+
+    A trial stopped before its first suggestion has only the queued part (its arm or variant);
+    Optuna 5's ``Trial`` no longer shows system attributes, so it is read from the storage.
+    """
+    frozen = trial.study._storage.get_trial(trial._trial_id)
+    return {**frozen.system_attrs.get("fixed_params", {}), **trial.params}
+
+
 def make_objective(spec: StudySpec, *, jit: bool | None = None):
     """Return the Optuna objective for ``spec``."""
     import optuna
@@ -100,7 +110,7 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
             # This trial ends FAIL; the same configuration is queued again for the next run.
             trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
             trial.study.enqueue_trial(
-                trial.params or trial.system_attrs.get("fixed_params", {}),
+                queued_params(trial),
                 user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
             )
             raise
