@@ -6,8 +6,7 @@ import sys
 
 import optuna
 
-from lstmbench.study._storage import open_storage
-from lstmbench.study._worker import quiet_optuna
+from lstmbench.storage import open_storage, quiet_optuna
 
 
 def main(url: str) -> None:

@@ -105,7 +105,7 @@ def run_cli(cwd: Path, *args: str, timeout: float = 120,
 
 def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
     """Every trial of ``study`` as the storage has it now ([] while the study does not exist)."""
-    from lstmbench.study._storage import driver_url
+    from lstmbench.storage import driver_url
 
     storage = optuna.storages.RDBStorage(driver_url(url), skip_compatibility_check=True,
                                          engine_kwargs={"poolclass": _null_pool()})

@@ -38,7 +38,8 @@ from _sweeps import (
     write_spec,
 )
 from lstmbench.errors import UserError
-from lstmbench.study import open_storage, run_sweep
+from lstmbench.storage import open_storage
+from lstmbench.study import run_sweep
 
 
 def fingerprint(path: Path) -> tuple[bytes, int]:

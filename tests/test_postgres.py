@@ -20,7 +20,7 @@ SET_UP = """\
 import sys, time
 from pathlib import Path
 from lstmbench.spec import load_study_spec
-from lstmbench.study._storage import first_start_lock, open_storage
+from lstmbench.storage import first_start_lock, open_storage
 from lstmbench.study._study import create_or_join, queue_trials
 url, spec, go = sys.argv[1:]
 spec = load_study_spec(spec)

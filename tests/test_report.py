@@ -19,7 +19,6 @@ from rich.console import Console
 from lstmbench.cli import main
 from lstmbench.report import (
     Importances,
-    find_studies,
     load_summary,
     render_html,
     render_markdown,
@@ -28,6 +27,7 @@ from lstmbench.report import (
     summarize,
 )
 from lstmbench.report._stats import fisher_exact_p, mann_whitney_p, median, wilson
+from lstmbench.storage import find_studies
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

@@ -142,7 +142,7 @@ def test_two_workers_on_one_sqlite_file_complete_every_trial(tmp_path):
 def test_concurrent_workers_take_each_queued_trial_once(tmp_path):
     """SQLite ignores SELECT FOR UPDATE: without BEGIN IMMEDIATE two workers could both take one
     queued trial and one of them fails with "Cannot tell a COMPLETE trial"."""
-    from lstmbench.study._storage import open_storage
+    from lstmbench.storage import open_storage
 
     url = f"sqlite:///{tmp_path / 'q.db'}"
     study = optuna.create_study(study_name="queue", storage=open_storage(url, heartbeat=None))

@@ -8,6 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from lstmbench.errors import UserError
+from lstmbench.storage import mask, storage_url
 
 LOOPBACK_NAMES = ("localhost", "ip6-localhost")
 
@@ -31,7 +32,7 @@ def make_dashboard(storage: str | None, host: str, port: int) -> tuple[Any, str]
 
     from optuna_dashboard import wsgi
 
-    from lstmbench.report import find_studies
+    from lstmbench.storage import find_studies
 
     rdb, _ = find_studies(storage, "all")  # an empty or foreign storage is refused here
 
@@ -69,8 +70,6 @@ def make_dashboard(storage: str | None, host: str, port: int) -> tuple[Any, str]
 def serve_dashboard(*, storage: str | None = None, host: str = "127.0.0.1", port: int = 8080,
                     out: TextIO | None = None) -> int:
     """Serve optuna-dashboard on ``storage`` until Ctrl-C; return the exit code (0)."""
-    from lstmbench.study._storage import mask, storage_url
-
     out = out or sys.stdout
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port} is out of range: 0..65535")

@@ -6,20 +6,13 @@ from rich.bar import Bar
 from rich.console import Console
 from rich.table import Table
 
+from lstmbench.spec import describe_config
 from lstmbench.trial import TrialResult
-
-
-def describe(spec: dict) -> str:
-    """Return e.g. ``stateful T=1 B=10 U=8`` or ``stateless W=10 B=11 U=8``."""
-    m = spec["model"]
-    if m["stateful"]:
-        return f"stateful T={m['timesteps']} B={m['batch_size']} U={m['units']}"
-    return f"stateless W={m['window']} B={m['batch_size']} U={m['units']}"
 
 
 def print_result(result: TrialResult, console: Console | None = None) -> None:
     console = console or Console()
-    summary = Table(title=describe(result.spec), show_header=False, title_justify="left")
+    summary = Table(title=describe_config(result.spec), show_header=False, title_justify="left")
     summary.add_column(style="bold")
     summary.add_column()
     conv = (

@@ -35,17 +35,26 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from lstmbench.report import render_verdict, sweep_summary
     from lstmbench.spec import load_study_spec
+    from lstmbench.storage import DEFAULT_HEARTBEAT
     from lstmbench.study import run_sweep
-    from lstmbench.study._storage import DEFAULT_HEARTBEAT
 
     trials = args.trials
     if trials is None and not load_study_spec(args.spec).variants:
         trials = 50
+    console = Console()
     outcome = run_sweep(
         trials=trials, spec=args.spec, study=args.study, storage=args.storage, jobs=args.jobs,
         timeout=args.timeout, seed=args.seed,
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
-        quiet=args.quiet,
+        quiet=args.quiet, console=console,
     )
+    if not args.quiet and outcome.exit_code in (0, 1):  # not interrupted: conclude
+        render_verdict(sweep_summary(args.storage, outcome.study), console)
+        console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
+                      f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
+                      "`lstmbench report` for the full answer")
     return outcome.exit_code

@@ -91,9 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.study is not None or args.trial is not None:
         if args.study is None or args.trial is None:
             raise UserError("replay needs both --study NAME and --trial N")
-        from lstmbench.study.replay import replay
-
-        return replay(study=args.study, trial=args.trial, storage=args.storage,
+        return _replay(study=args.study, trial=args.trial, storage=args.storage,
                       as_json=args.json, jit=_jit(args.xla))
     if args.stateful and args.window is not None:
         raise UserError("--window is for --stateless; a stateful model takes --timesteps")
@@ -116,3 +114,29 @@ def run(args: argparse.Namespace) -> int:
 
 def _jit(xla: str) -> bool | None:
     return {"auto": None, "on": True, "off": False}[xla]
+
+
+def _replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool | None = None) -> int:
+    """Print the comparison with the stored run; exit 0 when it matches, 1 when it does not."""
+    from lstmbench.study.replay import TOLERANCE, replay_trial
+
+    out = replay_trial(study, trial, storage, jit=jit)
+    if as_json:
+        json.dump({"matches": out.matches, "stored_convergence_epoch": out.stored_epoch,
+                   "replayed_convergence_epoch": out.replayed_epoch,
+                   "stored_val_accuracy": out.stored_curve,
+                   "replayed_val_accuracy": out.replayed_curve,
+                   "result": out.result.to_dict()}, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+
+        from lstmbench.commands._show import print_result
+
+        console = Console()
+        print_result(out.result, console)
+        verdict = "[green]matches[/]" if out.matches else "[red]does NOT match[/]"
+        console.print(f"replay of trial {trial} of {study!r} {verdict} the stored run: convergence "
+                      f"epoch {out.stored_epoch} stored, {out.replayed_epoch} now; curve "
+                      f"{'identical' if out.matches else 'differs'} (tolerance {TOLERANCE:g})")
+    return 0 if out.matches else 1

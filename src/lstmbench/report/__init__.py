@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from lstmbench.report._document import document
-from lstmbench.report._load import find_studies, importances, load_summary
+from lstmbench.report._load import importances, load_summary, study_summary, sweep_summary
 from lstmbench.report._plots import make_plots
-from lstmbench.report._records import csv_rows, describe_config, trial_rows, trials_frame
+from lstmbench.report._records import csv_rows, trial_rows
 from lstmbench.report._render_html import render_html
 from lstmbench.report._render_md import render_markdown
-from lstmbench.report._render_rich import render_rich
+from lstmbench.report._render_rich import render_rich, render_verdict
 from lstmbench.report._stats import Estimate, TestResult
 from lstmbench.report._summary import (
     ArmSummary,
@@ -25,8 +25,8 @@ from lstmbench.report._write import ReportOutcome, run_report, write_files
 
 __all__ = [
     "ArmSummary", "BestTrial", "EpochTime", "Estimate", "Importances", "ReportOutcome",
-    "StatefulCell", "Summary", "Table", "TestResult", "WindowRow", "csv_rows", "describe_config",
-    "document", "find_studies", "importances", "load_summary", "make_plots", "render_html",
-    "render_markdown", "render_rich", "run_report", "summarize", "trial_rows", "trials_frame",
+    "StatefulCell", "Summary", "Table", "TestResult", "WindowRow", "csv_rows", "document",
+    "importances", "load_summary", "make_plots", "render_html", "render_markdown", "render_rich",
+    "render_verdict", "run_report", "study_summary", "summarize", "sweep_summary", "trial_rows",
     "write_files",
 ]

@@ -35,6 +35,23 @@ class Figure:
 Block = Heading | Paragraph | Table | Figure
 
 
+def verdict_document(s: Summary) -> list[Block]:
+    """Return the few blocks a sweep ends with: each arm in one row, and the verdict."""
+    rows = []
+    for a in s.arms:
+        epoch, wall = a.epochs_to_converge.value, a.wall_s_to_converge.value
+        rows.append((
+            a.arm, str(a.complete),
+            f"{a.converged} ({a.converged / a.complete:.0%})" if a.complete else "0",
+            f.DASH if epoch is None else f"{epoch:g}",
+            f.DASH if wall is None else f"{wall:.2f} s",
+            a.best.config if a.best is not None and a.best.converged else f.DASH,
+        ))
+    return [Table("verdict", ("arm", "trials", "converged", "median epoch",
+                              "median time to converge", "best config"), tuple(rows)),
+            Paragraph(s.verdict)]
+
+
 def document(s: Summary) -> list[Block]:
     """Return the blocks of the report of ``s``, in reading order."""
     blocks: list[Block] = [Heading(f"lstmbench report: {s.study}", 1), Paragraph(_header(s))]

@@ -1,82 +1,47 @@
-"""From a storage URL to the studies lstmbench wrote there, and from a study to its summary."""
+"""From a stored study to its summary: the one place where a study becomes a Summary."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lstmbench.errors import UserError
 from lstmbench.report._records import trial_rows
 from lstmbench.report._summary import Importances, Summary, summarize
 from lstmbench.report._variants import variant_tables
+from lstmbench.storage import SPEC, find_studies, mask, storage_url
 
 MIN_IMPORTANCE_TRIALS = 4  # fANOVA on fewer completed trials of an arm says nothing
 
 
-def find_studies(storage: str | None, study: str | None) -> tuple[Any, list[str]]:
-    """Return (Optuna storage, names of the lstmbench studies to report on).
-
-    ``study`` None picks the only lstmbench study in the storage; ``"all"`` takes every one.
-    Never creates a database: a missing SQLite file is refused with a message.
-    """
-    import optuna
-
-    from lstmbench.study._storage import mask, open_storage, storage_url
-    from lstmbench.study._study import SPEC_HASH
-
-    url = storage_url(storage)
-    rdb = open_storage(url, heartbeat=None, must_exist=True)
-    summaries = optuna.get_all_study_summaries(rdb, include_best_trial=False)
-    where = mask(url)
-    ours = [s for s in summaries if SPEC_HASH in s.user_attrs]
-    if not summaries:
-        raise UserError(f"{where} holds no studies yet: run `lstmbench sweep` first", exit_code=1)
-    if study not in (None, "all") and study not in {s.study_name for s in ours}:
-        what = ("was not made by lstmbench" if study in {s.study_name for s in summaries}
-                else "does not exist")
-        there = (f"lstmbench studies there:\n{_listing(ours)}" if ours
-                 else "it holds no lstmbench study")
-        raise UserError(f"study {study!r} {what} in {where}; {there}", exit_code=1)
-    if not ours:
-        names = ", ".join(s.study_name for s in summaries[:5])
-        raise UserError(f"{where} holds {len(summaries)} Optuna stud"
-                        f"{'y' if len(summaries) == 1 else 'ies'} ({names}) but none made by "
-                        "lstmbench: give --storage URL of an lstmbench database", exit_code=1)
-    if study == "all":
-        return rdb, [s.study_name for s in ours]
-    if study is not None:
-        return rdb, [study]
-    if len(ours) == 1:
-        return rdb, [ours[0].study_name]
-    raise UserError(f"{where} holds {len(ours)} lstmbench studies: choose one with --study NAME, "
-                    f"or every one with --study all:\n{_listing(ours)}", exit_code=2)
-
-
-def _listing(summaries: list[Any]) -> str:
-    return "\n".join(f"  {s.study_name:<24} {s.n_trials:>5} trials"
-                     + (f"  since {s.datetime_start:%Y-%m-%d %H:%M}" if s.datetime_start else "")
-                     for s in summaries)
-
 
 def load_summary(rdb: Any, name: str, *, storage: str = "",
                  with_importances: bool = True) -> tuple[Summary, Any]:
-    """Return (summary, Optuna study) of the lstmbench study ``name`` in storage ``rdb``.
+    """Return (summary, Optuna study) of the lstmbench study ``name`` in storage ``rdb``."""
+    import optuna
+
+    study = optuna.load_study(study_name=name, storage=rdb)
+    return study_summary(study, storage=storage, with_importances=with_importances), study
+
+
+def sweep_summary(storage: str | None, name: str) -> Summary:
+    """Return the summary a sweep ends with (no importances: they load scikit-learn)."""
+    rdb, _ = find_studies(storage, name)
+    return load_summary(rdb, name, storage=mask(storage_url(storage)), with_importances=False)[0]
+
+
+def study_summary(study: Any, *, storage: str = "", with_importances: bool = True) -> Summary:
+    """Return the summary of an lstmbench Optuna ``study``.
 
     ``with_importances=False`` leaves out Optuna's importances (they load scikit-learn).
     """
-    import optuna
-
-    from lstmbench.study._study import SPEC
-
-    study = optuna.load_study(study_name=name, storage=rdb)
+    name = study.study_name
     rows = trial_rows(study)
     spec = study.user_attrs.get(SPEC) or {}
     variants = bool(spec.get("variants"))
-    summary = summarize(rows, study=name, storage=storage, spec=spec,
+    return summarize(rows, study=name, storage=storage, spec=spec,
                         importances=importances(study, rows) if with_importances and not variants
                         else (),
                         importances_skipped=not with_importances and not variants,
                         extra=variant_tables(rows, spec))
-    return summary, study
 
 
 def importances(study: Any, rows: list[dict[str, Any]]) -> list[Importances]:

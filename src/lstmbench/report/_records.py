@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
+from lstmbench.spec import describe_config
 
 RESULT_COLUMNS = (
     "arm", "variant", "form", "converged", "convergence_epoch", "best_val_accuracy",
@@ -14,17 +13,6 @@ RESULT_COLUMNS = (
     "time_to_converge_s", "total_s", "n_params", "n_updates", "engine", "jit", "seed",
     "fail_reason",
 )
-
-
-def describe_config(spec: dict[str, Any] | None) -> str:
-    """Return e.g. ``stateful T=1 B=10 U=8`` (``L=...`` added when seq_len is not 20)."""
-    if not spec:
-        return "?"
-    m = spec["model"]
-    text = (f"stateful T={m['timesteps']} B={m['batch_size']} U={m['units']}" if m["stateful"]
-            else f"stateless W={m['window']} B={m['batch_size']} U={m['units']}")
-    L = spec.get("task", {}).get("seq_len", 20)
-    return text if L == 20 else f"{text} L={L}"
 
 
 def trial_rows(study: Any) -> list[dict[str, Any]]:
@@ -54,13 +42,6 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
         row["versions"] = attrs.get("versions")
         rows.append(row)
     return rows
-
-
-def trials_frame(study: Any) -> pd.DataFrame:
-    """Return :func:`trial_rows` as a DataFrame."""
-    import pandas as pd
-
-    return pd.DataFrame(trial_rows(study))
 
 
 def csv_rows(study: Any) -> tuple[list[str], list[dict[str, Any]]]:

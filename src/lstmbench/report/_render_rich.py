@@ -6,13 +6,22 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table as RichTable
 
-from lstmbench.report._document import Figure, Heading, Paragraph, document
+from lstmbench.report._document import Block, Figure, Heading, Paragraph, document, verdict_document
 from lstmbench.report._summary import Summary, Table
 
 
 def render_rich(summary: Summary, console: Console) -> None:
     """Print the report of ``summary`` on ``console``."""
-    for block in document(summary):
+    _print(document(summary), console)
+
+
+def render_verdict(summary: Summary, console: Console) -> None:
+    """Print the end of a sweep: the arms in one table, and the verdict."""
+    _print(verdict_document(summary), console)
+
+
+def _print(blocks: list[Block], console: Console) -> None:
+    for block in blocks:
         if isinstance(block, Heading):
             console.print()
             console.rule(escape(block.text), align="left", style="bold" if block.level == 1 else "")

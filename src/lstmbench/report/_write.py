@@ -8,12 +8,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lstmbench.report._load import find_studies, load_summary
+from lstmbench.report._load import load_summary
 from lstmbench.report._records import csv_rows
 from lstmbench.report._render_html import render_html
 from lstmbench.report._render_md import render_markdown
 from lstmbench.report._render_rich import render_rich
 from lstmbench.report._summary import Summary
+from lstmbench.storage import find_studies, mask, storage_url
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,6 @@ def run_report(*, study: str | None = None, storage: str | None = None, out: str
     several studies get a folder each under ``out``. Parameter importances
     (``with_importances``) are computed by default only when files are written.
     """
-    import optuna
-
-    from lstmbench.study._storage import mask, storage_url
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     console = console or Console()
     rdb, names = find_studies(storage, study)
     summaries, files = [], []

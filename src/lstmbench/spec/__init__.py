@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstmbench.spec._model import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec._model import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec, describe_config
 from lstmbench.spec._study import (
     ARMS,
     ObjectiveSpec,
@@ -28,6 +28,7 @@ __all__ = [
     "TrainSpec",
     "TrialSpec",
     "Variant",
+    "describe_config",
     "divisors",
     "find_spec",
     "load_study_spec",

@@ -168,3 +168,14 @@ class TrialSpec:
             train=TrainSpec(**data["train"]),
             seed=int(data["seed"]),
         )
+
+
+def describe_config(spec: dict[str, Any] | None) -> str:
+    """Return e.g. ``stateful T=1 B=10 U=8`` (``L=...`` added when seq_len is not 20)."""
+    if not spec:
+        return "?"
+    m = spec["model"]
+    text = (f"stateful T={m['timesteps']} B={m['batch_size']} U={m['units']}" if m["stateful"]
+            else f"stateless W={m['window']} B={m['batch_size']} U={m['units']}")
+    L = spec.get("task", {}).get("seq_len", 20)
+    return text if L == 20 else f"{text} L={L}"

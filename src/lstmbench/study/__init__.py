@@ -1,8 +1,7 @@
-"""Optuna studies: spec -> search space -> objective; storage, workers, heartbeat, progress."""
+"""Optuna studies: spec -> search space -> objective; workers, heartbeat, progress, replay."""
 
 from __future__ import annotations
 
-from lstmbench.study._storage import DEFAULT_STORAGE, mask, open_storage, storage_url
 from lstmbench.study._sweep import SweepOutcome, run_sweep
 
-__all__ = ["DEFAULT_STORAGE", "SweepOutcome", "mask", "open_storage", "run_sweep", "storage_url"]
+__all__ = ["SweepOutcome", "run_sweep"]

@@ -19,6 +19,7 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
+from lstmbench.storage import queued_params
 from lstmbench.study._signals import shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
@@ -81,16 +82,6 @@ def result_attrs(result: TrialResult) -> dict[str, Any]:
             value = None
         attrs[key] = value
     return attrs
-
-
-def queued_params(trial: Any) -> dict[str, Any]:
-    """The configuration of ``trial``: what it was queued with, and what it has suggested since.
-
-    A trial stopped before its first suggestion has only the queued part (its arm or variant);
-    Optuna 5's ``Trial`` no longer shows system attributes, so it is read from the storage.
-    """
-    frozen = trial.study._storage.get_trial(trial._trial_id)
-    return {**frozen.system_attrs.get("fixed_params", {}), **trial.params}
 
 
 def make_objective(spec: StudySpec, *, jit: bool | None = None):

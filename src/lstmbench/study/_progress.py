@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from lstmbench.report import describe_config
+from lstmbench.spec import describe_config
 from lstmbench.study._study import SWEEP
 
 FINISHED = ("COMPLETE", "FAIL", "PRUNED")

@@ -10,10 +10,8 @@ from typing import Any
 from lstmbench import __version__
 from lstmbench.errors import UserError
 from lstmbench.spec import StudySpec
+from lstmbench.storage import SPEC, SPEC_HASH, VERSION
 
-SPEC_HASH = "lstmbench_spec_hash"
-SPEC = "lstmbench_spec"
-VERSION = "lstmbench_version"
 SWEEP = "sweep"  # user attribute of every queued trial: which sweep asked for it
 
 
@@ -33,10 +31,6 @@ def make_pruner(spec: StudySpec) -> Any:
     if spec.sampler.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2)
     return optuna.pruners.NopPruner()
-
-
-def is_lstmbench_study(summary_or_study: Any) -> bool:
-    return SPEC_HASH in summary_or_study.user_attrs
 
 
 def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:

@@ -12,21 +12,9 @@ import time
 from typing import Any
 
 from lstmbench.spec import StudySpec
+from lstmbench.storage import QueueEmpty, late_trials, mask, open_storage, queue_only, quiet_optuna
 from lstmbench.study._signals import Terminated, check_interrupted, interruptible
-from lstmbench.study._storage import mask, open_storage
 from lstmbench.study._study import make_pruner, make_sampler
-
-
-def quiet_optuna() -> None:
-    import warnings
-
-    import optuna
-
-    # Optuna logs every failed trial with a traceback (Ctrl-C included); the sweep reports
-    # failures itself, one line each, with the reason stored in the trial.
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    # heartbeat and TPE's group option are "experimental" in Optuna's words; we rely on both.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
@@ -72,31 +60,6 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
     return ran
 
 
-class QueueEmpty(Exception):
-    """Raised by a queue-only study's ``ask`` when no trial is WAITING."""
-
-
-def queue_only(study: Any) -> None:
-    """Make ``study.ask`` take queued trials only, never sample a new one.
-
-    Between a worker seeing one WAITING trial and asking for it, another worker may take it;
-    Optuna's ``ask`` would then create an extra trial nobody queued (one more than ``--trials``
-    and an arm out of balance). ``ask`` pops the queue through ``_pop_waiting_trial_id``: when
-    that finds nothing, raise instead.
-    """
-    pop = getattr(study, "_pop_waiting_trial_id", None)
-    if pop is None:  # pragma: no cover - a future Optuna: fall back to its own behaviour
-        return
-
-    def pop_or_raise() -> int:
-        trial_id = pop()
-        if trial_id is None:
-            raise QueueEmpty
-        return trial_id
-
-    study._pop_waiting_trial_id = pop_or_raise
-
-
 def wait_for_dead_workers(study: Any, heartbeat: int | None, deadline: float | None) -> bool:
     """The queue is empty: return True once a dead worker's trial has been queued again.
 
@@ -121,33 +84,6 @@ def wait_for_dead_workers(study: Any, heartbeat: int | None, deadline: float | N
             return False
         time.sleep(heartbeat / 2)
     return False
-
-
-def late_trials(study: Any, late_s: float) -> list[int]:
-    """Return the ids of RUNNING trials of ``study`` whose last heartbeat is older than ``late_s``."""
-    import datetime
-
-    import optuna
-    import sqlalchemy
-    from optuna.storages._rdb import models
-
-    storage = study._storage
-    storage = getattr(storage, "_backend", storage)  # a cached storage wraps the RDB one
-    engine = getattr(storage, "engine", None)
-    if engine is None:
-        return []
-    with engine.connect() as conn:
-        now = conn.execute(sqlalchemy.select(sqlalchemy.func.now())).scalar()
-        rows = conn.execute(
-            sqlalchemy.select(models.TrialModel.trial_id, models.TrialHeartbeatModel.heartbeat)
-            .join(models.TrialHeartbeatModel,
-                  models.TrialHeartbeatModel.trial_id == models.TrialModel.trial_id)
-            .where(models.TrialModel.study_id == study._study_id,
-                   models.TrialModel.state == optuna.trial.TrialState.RUNNING)
-        ).all()
-    now = now.replace(tzinfo=None)  # as Optuna does: PostgreSQL answers with a time zone
-    late = datetime.timedelta(seconds=late_s)
-    return [trial_id for trial_id, beat in rows if now - beat > late]
 
 
 def spawned_work(*args: Any, **kwargs: Any) -> None:

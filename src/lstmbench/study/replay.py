@@ -1,15 +1,13 @@
-"""``lstmbench train --study NAME --trial N``: re-run a stored trial and compare."""
+"""Re-run a stored trial from its recorded spec and seed, and compare with what was stored."""
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from lstmbench.errors import UserError
 from lstmbench.spec import TrialSpec
-from lstmbench.study._storage import open_storage, storage_url
+from lstmbench.storage import open_storage, quiet_optuna, storage_url
 
 TOLERANCE = 1e-6  # per-epoch validation accuracy; same seed, same program: same numbers
 
@@ -27,8 +25,6 @@ class ReplayOutcome:
 def stored_trial(study: str, trial: int, storage: str | None) -> Any:
     """Return the FrozenTrial ``trial`` of ``study``, refusing anything that cannot be replayed."""
     import optuna
-
-    from lstmbench.study._worker import quiet_optuna
 
     quiet_optuna()
     rdb = open_storage(storage_url(storage), heartbeat=None, must_exist=True)
@@ -74,27 +70,3 @@ def replay_trial(study: str, trial: int, storage: str | None = None, *,
         stored_epoch=stored_epoch, replayed_epoch=result.convergence_epoch,
         stored_curve=stored_curve, replayed_curve=result.val_accuracy, result=result,
     )
-
-
-def replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool | None = None) -> int:
-    """CLI: print the comparison; exit 0 when it matches, 1 when it does not."""
-    out = replay_trial(study, trial, storage, jit=jit)
-    if as_json:
-        json.dump({"matches": out.matches, "stored_convergence_epoch": out.stored_epoch,
-                   "replayed_convergence_epoch": out.replayed_epoch,
-                   "stored_val_accuracy": out.stored_curve,
-                   "replayed_val_accuracy": out.replayed_curve,
-                   "result": out.result.to_dict()}, sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        from rich.console import Console
-
-        from lstmbench.commands._show import print_result
-
-        console = Console()
-        print_result(out.result, console)
-        verdict = "[green]matches[/]" if out.matches else "[red]does NOT match[/]"
-        console.print(f"replay of trial {trial} of {study!r} {verdict} the stored run: convergence "
-                      f"epoch {out.stored_epoch} stored, {out.replayed_epoch} now; curve "
-                      f"{'identical' if out.matches else 'differs'} (tolerance {TOLERANCE:g})")
-    return 0 if out.matches else 1

@@ -1,39 +1,21 @@
-"""Storage URLs: defaults, checks that never touch a file the user did not ask to change,
-SQLite busy timeouts, heartbeats, and passwords kept out of every message."""
+"""Opening a storage: checks that never touch a file the user did not ask to change, SQLite
+busy timeouts and immediate transactions, heartbeats, the first-start lock; passwords masked."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lstmbench.errors import UserError
+from lstmbench.storage._optuna import optuna_schema_versions
+from lstmbench.storage._url import driver_url, mask, sqlite_path
 
-DEFAULT_STORAGE = "sqlite:///lstmbench.db"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 DEFAULT_HEARTBEAT = 30  # seconds between a worker's heartbeats; a silent worker is stale after 3x
-
-
-def storage_url(url: str | None) -> str:
-    """Return ``url``, else ``$LSTMBENCH_STORAGE``, else ``sqlite:///lstmbench.db`` (current folder)."""
-    return url or os.environ.get("LSTMBENCH_STORAGE") or DEFAULT_STORAGE
-
-
-def mask(url: str) -> str:
-    """Return the URL with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
-
-
-def sqlite_path(url: str) -> Path | None:
-    """Return the file of a ``sqlite:///`` URL (None for other back-ends and in-memory SQLite)."""
-    m = re.match(r"^sqlite(\+\w+)?:///(.*)$", url)
-    if not m or m.group(2) in ("", ":memory:"):
-        return None
-    return Path(m.group(2).split("?")[0])
 
 
 def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
@@ -63,15 +45,6 @@ def check_sqlite_file(path: Path, *, must_exist: bool) -> None:
                         "--storage, or move the file away", exit_code=1)
     if not must_exist and not os.access(path, os.W_OK):
         raise UserError(f"{path} is read-only: lstmbench needs to write trials there", exit_code=1)
-
-
-def driver_url(url: str) -> str:
-    """Return ``url`` with psycopg 3 as the PostgreSQL driver when the URL names none.
-
-    SQLAlchemy 2.1 already maps ``postgresql://`` to psycopg 3, 2.0 maps it to psycopg2, which
-    ``lstmbench[postgres]`` does not install: naming the driver makes both work the same.
-    """
-    return re.sub(r"^(postgresql|postgres)://", "postgresql+psycopg://", url)
 
 
 def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_exist: bool = False,
@@ -184,20 +157,6 @@ def check_schema(url: str, engine_kwargs: dict[str, Any], *, must_exist: bool) -
         f"{where} was written by a newer Optuna (schema {revision} is unknown to Optuna "
         f"{_optuna_version()}); it was left unchanged: `pip install -U optuna`, or give another "
         "--storage", exit_code=1)
-
-
-def optuna_schema_versions() -> tuple[str, frozenset[str]]:
-    """Return (head revision, every known revision) of the installed Optuna's storage schema."""
-    import optuna.storages._rdb as rdb
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(rdb.__file__).parent / "alembic"))
-    script = ScriptDirectory.from_config(config)
-    head = script.get_current_head()
-    assert head is not None
-    return head, frozenset(r.revision for r in script.walk_revisions())
 
 
 def _optuna_version() -> str:

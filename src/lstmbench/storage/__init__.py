@@ -1,0 +1,22 @@
+"""Storages: URLs (masked when shown), opening with checks and retries, locks, which studies are
+lstmbench's, and every use of Optuna's private API. Below study, report and dashboard."""
+
+from __future__ import annotations
+
+from lstmbench.storage._open import (
+    DEFAULT_HEARTBEAT,
+    check_schema,
+    check_sqlite_file,
+    first_start_lock,
+    open_storage,
+)
+from lstmbench.storage._optuna import QueueEmpty, late_trials, queue_only, queued_params, quiet_optuna
+from lstmbench.storage._studies import SPEC, SPEC_HASH, VERSION, find_studies
+from lstmbench.storage._url import DEFAULT_STORAGE, driver_url, mask, sqlite_path, storage_url
+
+__all__ = [
+    "DEFAULT_HEARTBEAT", "DEFAULT_STORAGE", "SPEC", "SPEC_HASH", "VERSION", "QueueEmpty",
+    "check_schema", "check_sqlite_file", "driver_url", "find_studies", "first_start_lock",
+    "late_trials", "mask", "open_storage", "queue_only", "queued_params", "quiet_optuna",
+    "sqlite_path", "storage_url",
+]
