@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmbench.engines._keras import KerasEngine, reset_states
+from lstmbench.engines import KerasEngine, reset_states
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 from lstmbench.trial import EpochCallback, TrialResult, run_trial

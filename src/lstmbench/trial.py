@@ -106,8 +106,7 @@ def run_trial(
     :class:`TrainingDiverged` when the training loss stops being finite. ``engine_factory(spec,
     batches, evalset)`` replaces the spec's engine (the notebook's own training loops use it).
     """
-    from lstmbench.engines import make_engine, score
-    from lstmbench.engines._tf import tensorflow
+    from lstmbench.engines import make_engine, score, tensorflow
 
     tensorflow()  # importing TensorFlow is start-up, not this trial's compile time
     import keras  # noqa: F401

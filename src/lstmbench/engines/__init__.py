@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from lstmbench.engines._base import Engine, score
+from lstmbench.engines._keras import KerasEngine, reset_states
+from lstmbench.engines._tf import tensorflow
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 
@@ -45,4 +47,4 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
     return CompiledEngine(jit=choose_jit(spec, batches) if jit is None else jit, **common)
 
 
-__all__ = ["Engine", "choose_jit", "make_engine", "score"]
+__all__ = ["Engine", "KerasEngine", "choose_jit", "make_engine", "reset_states", "score", "tensorflow"]
