@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import platform
 import statistics
-import subprocess
 from typing import Any
 
 
@@ -18,29 +16,15 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    """CPU, cores, Python / TensorFlow / Keras versions, thread and XLA settings."""
-    info: dict[str, Any] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "lstmbench_threads": os.environ.get("LSTMBENCH_THREADS", "1 (default)"),
-        "xla_flags": os.environ.get("XLA_FLAGS", ""),
-    }
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        info["lscpu"] = lscpu.splitlines()[:20]
-        info["cpu_model"] = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines()
-                                  if line.startswith("Model name")), platform.processor())
-    except OSError:
-        info["cpu_model"] = platform.processor()
-    try:
-        import keras
-        import tensorflow as tf
+    """What every trial records about its machine (``lstmbench.trial.versions``: CPU, cores,
+    Python / TensorFlow / Keras versions), plus the benchmark's thread and XLA settings."""
+    import optuna
 
-        info["tensorflow"], info["keras"] = tf.__version__, keras.__version__
-    except ImportError:
-        pass
-    return info
+    from lstmbench.trial import versions
+
+    return {**versions(), "optuna": optuna.__version__,
+            "lstmbench_threads": os.environ.get("LSTMBENCH_THREADS", "1 (default)"),
+            "xla_flags": os.environ.get("XLA_FLAGS", "")}
 
 
 def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,11 +24,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from _common import machine
+from lstmbench.storage import quiet_optuna
+
 
 def run_once(trials: int, jobs: int | None) -> dict:
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    quiet_optuna()
     with tempfile.TemporaryDirectory(prefix="lstmbench-bench-") as folder:
         cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", str(trials), "--quiet"]
         if jobs is not None:
@@ -68,27 +70,6 @@ def run_once(trials: int, jobs: int | None) -> dict:
         "converged": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm and t.user_attrs["converged"])
                       for arm in ("stateful", "stateless")},
     }
-
-
-def machine() -> dict:
-    info = {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "system": platform.platform()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import keras
-        import optuna
-        import tensorflow as tf
-
-        info.update(tensorflow=tf.__version__, keras=keras.__version__, optuna=optuna.__version__)
-    except ImportError:
-        pass
-    return info
 
 
 def main() -> None:

@@ -19,10 +19,6 @@ class FirstBitData:
     x_val: np.ndarray
     y_val: np.ndarray
 
-    @property
-    def val_positive_share(self) -> float:
-        return float(self.y_val.mean())
-
 
 def make_task(spec: TaskSpec, seed: int) -> FirstBitData:
     """Return the notebook's task: exactly half the sequences start with 1, the label is that bit.

@@ -59,8 +59,10 @@ class TrialResult:
 
 def versions() -> dict[str, str]:
     """Versions that decide whether a trial can be reproduced."""
+    from lstmbench.engines import tensorflow
+
+    tf = tensorflow()  # quietly, with lstmbench's thread settings
     import keras
-    import tensorflow as tf
 
     return {
         "lstmbench": __version__,

@@ -78,8 +78,6 @@ def variant_tables(rows: Sequence[dict[str, Any]], spec: dict[str, Any]) -> list
         conv = [r for r in done if r.get("converged")]
         best = max((r["best_val_accuracy"] for r in done), default=None)
         ceiling = max((r["ceiling"] for r in done if r.get("ceiling") is not None), default=None)
-        engine = None
-        del engine  # the form says which loop ran: as-written ones are the notebook's own
         out.append((
             key, what,
             f"{len(conv)}/{len(done)}" + (f" ({len(failed)} failed)" if failed else ""),
