@@ -22,8 +22,9 @@ from pathlib import Path
 from lstmbench.spec import load_study_spec
 from lstmbench.storage import first_start_lock, open_storage
 from lstmbench.study._study import create_or_join, queue_trials
-url, spec, go = sys.argv[1:]
+url, spec, go, ready = sys.argv[1:]
 spec = load_study_spec(spec)
+Path(ready).touch()  # imports done: from here on only the race is left
 end = time.time() + 60
 while not Path(go).exists() and time.time() < end:
     time.sleep(0.01)
@@ -36,10 +37,12 @@ queue_trials(study, spec, 2)
 def test_concurrent_first_starts_make_one_study(tmp_path, storage_url):
     spec = write_spec(tmp_path)
     go = tmp_path / "go"
-    procs = [subprocess.Popen([sys.executable, "-c", SET_UP, storage_url, str(spec), str(go)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
-    time.sleep(2)  # let the four import Optuna; then they race on the empty database
+    ready = [tmp_path / f"ready-{i}" for i in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", SET_UP, storage_url, str(spec), str(go),
+                               str(r)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in ready]
+    # All four have imported Optuna: now they race on the empty database.
+    wait_for(lambda: all(r.exists() for r in ready), timeout=120, what="four set-ups ready")
     go.touch()
     results = [(p.wait(120), *p.communicate()) for p in procs]
     assert [r[0] for r in results] == [0] * 4, results

@@ -9,13 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
 from rich.console import Console
 
+from _browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from lstmbench.cli import main
 from lstmbench.report import (
     Importances,
@@ -28,13 +28,6 @@ from lstmbench.report import (
 )
 from lstmbench.report._stats import fisher_exact_p, mann_whitney_p, median, wilson
 from lstmbench.storage import find_studies
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
-                                    reason="/usr/bin/chromium is missing (apt-get install chromium)")
-
 
 # -- statistics: the same numbers as scipy ------------------------------------------------------
 
@@ -370,6 +363,63 @@ def test_terminal_text_of_hand_built_summary_is_exact(fixed):
     assert "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n" == RICH
 
 
+HTML_BODY = """\
+<body>
+<h1>lstmbench report: x&lt;y</h1>
+<p>hand-built. Storage ?: 1 trials: 1 complete. Converged means validation accuracy ≥ 0.99.</p>
+<h2>Verdict</h2>
+<p>Only the stateful arm has completed trials (1 of 1 converged): no comparison yet.</p>
+<h2>Arms</h2>
+<table>
+<tr><th></th><th>stateful</th><th>stateless</th></tr>
+<tr><td>completed trials</td><td>1</td><td>0</td></tr>
+<tr><td>converged</td><td>1/1 = 100 % [21–100 %]</td><td>—</td></tr>
+<tr><td>epochs to converge</td><td>1, n=1</td><td>—</td></tr>
+<tr><td>training time to converge</td><td>10 ms, n=1</td><td>—</td></tr>
+<tr><td>time to converge + compile</td><td>—</td><td>—</td></tr>
+<tr><td>epoch time</td><td>10 ms, n=1</td><td>—</td></tr>
+<tr><td>best trial</td><td>#0 stateful T=2 B=5 U=4: epoch 1, 10 ms</td><td>—</td></tr>
+</table>
+<p class="note">Medians [95 % CI]: Wilson interval for shares, percentile bootstrap (2000 resamples) for medians; n = trials behind the number; times to converge over converged trials only.</p>
+<table>
+<caption>Stateful vs stateless</caption>
+<tr><th>measure</th><th>test</th><th>p</th><th>n (stateful, stateless)</th><th>effect</th></tr>
+<tr><td>converged share</td><td>Fisher exact</td><td>—</td><td>1, 0</td><td>an arm has no completed trials</td></tr>
+<tr><td>training time to converge</td><td>Mann–Whitney U</td><td>—</td><td>1, 0</td><td>needs 2 trials per arm</td></tr>
+<tr><td>epoch time</td><td>Mann–Whitney U</td><td>—</td><td>1, 0</td><td>needs 2 trials per arm</td></tr>
+</table>
+<p class="note">Two-sided tests; p &lt; 0.05 is read as a real difference.</p>
+<h2>Stateful: convergence by timesteps and batch size</h2>
+<table>
+<tr><th>timesteps</th><th>batch size</th><th>trials</th><th>converged</th><th>median epoch</th></tr>
+<tr><td>2</td><td>5</td><td>1</td><td>1</td><td>1</td></tr>
+</table>
+<h2>Epoch time by batch size</h2>
+<table>
+<tr><th>arm</th><th>batch size</th><th>trials</th><th>median epoch time</th><th>range</th></tr>
+<tr><td>stateful</td><td>5</td><td>1</td><td>10 ms</td><td>10–10 ms</td></tr>
+</table>
+<p class="note">Batch size: sequences side by side (stateful), windows per update (stateless).</p>
+<h2>Environment</h2>
+<table>
+<tr><td>cpu</td><td>test &amp; co</td></tr>
+</table>
+</body>
+</html>
+"""
+
+
+def test_html_of_a_one_trial_summary_is_exact():
+    """Every block in order, escaped (``<``, ``&``), with the page head around it."""
+    one = summarize([row(0, "stateful", converged=True, epoch=1, value=0.01, timesteps=2)],
+                    study="x<y", spec=SPEC, environment=[("cpu", "test & co")])
+    html = render_html(one)
+    head, body = html.split("<body>\n", 1)
+    assert head.startswith("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                           "<title>lstmbench report: x&lt;y</title>\n<style>")
+    assert "<body>\n" + body == HTML_BODY
+
+
 def test_html_of_hand_built_summary_embeds_plots_and_escapes(fixed):
     html = render_html(fixed, plots={"window_accuracy": b"\x89PNG fake"})
     assert html.count("data:image/png;base64,") == 1 and "<table>" in html
@@ -519,7 +569,8 @@ def test_unknown_study_and_several_studies(report_study, tmp_path, capsys):
 
 @needs_chromium
 def test_report_html_renders_its_plots_in_chromium(report_study, tmp_path):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    from playwright.sync_api import sync_playwright
+
     url, _, _ = report_study
     out = tmp_path / "out"
     run_report(storage=url, out=out, console=Console(file=io.StringIO()))

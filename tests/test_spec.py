@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lstmbench.errors import UserError
 from lstmbench.spec import SpecError, load_study_spec, shipped_studies
 
 
@@ -52,5 +53,5 @@ def test_bad_spec_names_file_key_and_fix(tmp_path, text, expected):
 
 
 def test_unknown_spec_name_lists_the_shipped_ones():
-    with pytest.raises(Exception, match=r"no shipped study of that name.*default"):
+    with pytest.raises(UserError, match=r"no shipped study of that name.*default"):
         load_study_spec("nope")

@@ -16,7 +16,8 @@ def storage_url(url: str | None) -> str:
 
 def mask(url: str) -> str:
     """Return the URL with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    # Up to the last "@" before the path: a password may hold "@" (and ":") unencoded.
+    return re.sub(r"(://[^:/@]+:)[^/]*@", r"\1***@", url)
 
 
 def sqlite_path(url: str) -> Path | None:
