@@ -5,7 +5,7 @@ from __future__ import annotations
 from lstmbench.report._document import document
 from lstmbench.report._load import importances, load_summary, study_summary, sweep_summary
 from lstmbench.report._plots import make_plots
-from lstmbench.report._records import csv_rows, trial_rows
+from lstmbench.report._records import trial_rows, trials_frame
 from lstmbench.report._render_html import render_html
 from lstmbench.report._render_md import render_markdown
 from lstmbench.report._render_rich import render_rich, render_verdict
@@ -25,8 +25,8 @@ from lstmbench.report._write import ReportOutcome, run_report, write_files
 
 __all__ = [
     "ArmSummary", "BestTrial", "EpochTime", "Estimate", "Importances", "ReportOutcome",
-    "StatefulCell", "Summary", "Table", "TestResult", "WindowRow", "csv_rows", "document",
+    "StatefulCell", "Summary", "Table", "TestResult", "WindowRow", "document",
     "importances", "load_summary", "make_plots", "render_html", "render_markdown", "render_rich",
     "render_verdict", "run_report", "study_summary", "summarize", "sweep_summary", "trial_rows",
-    "write_files",
+    "trials_frame", "write_files",
 ]

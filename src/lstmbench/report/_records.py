@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstmbench.spec import describe_config
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULT_COLUMNS = (
     "arm", "variant", "form", "converged", "convergence_epoch", "best_val_accuracy",
@@ -44,29 +47,19 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def csv_rows(study: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    """Return (columns, rows) for ``trials.csv``: one row per trial, named as Optuna's own
-    ``trials_dataframe`` names them (``params_*``, ``user_attrs_*``); lists and dicts as JSON."""
-    rows = []
-    params: set[str] = set()
-    attrs: set[str] = set()
-    for t in study.get_trials(deepcopy=False):
-        row: dict[str, Any] = {
-            "number": t.number,
-            "state": t.state.name,
-            "value": t.value if t.values else None,
-            "datetime_start": t.datetime_start.isoformat() if t.datetime_start else None,
-            "datetime_complete": t.datetime_complete.isoformat() if t.datetime_complete else None,
-            "config": describe_config(t.user_attrs.get("spec")),
-        }
-        for key, value in t.params.items():
-            row[f"params_{key}"] = value
-            params.add(key)
-        for key, value in t.user_attrs.items():
-            row[f"user_attrs_{key}"] = (json.dumps(value, sort_keys=True)
-                                        if isinstance(value, (list, dict)) else value)
-            attrs.add(key)
-        rows.append(row)
-    columns = ["number", "state", "value", "datetime_start", "datetime_complete", "config"]
-    columns += [f"params_{k}" for k in sorted(params)] + [f"user_attrs_{k}" for k in sorted(attrs)]
-    return columns, rows
+def trials_frame(study: Any) -> pd.DataFrame:
+    """Return every trial as a row of ``trials.csv``: Optuna's own ``trials_dataframe`` columns
+    (``params_*``, ``user_attrs_*``), the configuration label, lists and dicts as JSON."""
+    frame = study.trials_dataframe(attrs=("number", "state", "value", "datetime_start",
+                                          "datetime_complete", "params", "user_attrs"))
+    if frame.empty:
+        return frame
+    specs = frame["user_attrs_spec"] if "user_attrs_spec" in frame else [None] * len(frame)
+    frame["config"] = [describe_config(s if isinstance(s, dict) else None) for s in specs]
+    for column in frame.columns[frame.dtypes.map(lambda t: t.kind == "O")]:
+        frame[column] = frame[column].map(
+            lambda v: json.dumps(v, sort_keys=True) if isinstance(v, (list, dict)) else v)
+    first = ["number", "state", "value", "datetime_start", "datetime_complete", "config"]
+    rest = sorted(c for c in frame.columns if c.startswith("params_"))
+    rest += sorted(c for c in frame.columns if c.startswith("user_attrs_"))
+    return frame[first + rest].convert_dtypes()  # integer parameters stay integers beside gaps

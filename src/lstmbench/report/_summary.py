@@ -149,6 +149,7 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
     by = {a.arm: a for a in arms}
     tests = _tests(rows, by)
     done = [r for r in rows if r["state"] == "COMPLETE"]
+    windows = _windows(done)
     return Summary(
         study=study,
         storage=storage,
@@ -157,8 +158,8 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
         states=_states(rows),
         arms=arms,
         tests=tests,
-        verdict=verdict_text(by, tests, done),
-        windows=_windows(done),
+        verdict=verdict_text(by, tests, windows),
+        windows=windows,
         stateful_cells=_stateful_cells(done),
         epoch_times=_epoch_times(done),
         epoch_points=tuple((r["arm"], r["batch_size"], r["epoch_ms"]) for r in done

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lstmbench.report import _format as f
 
 if TYPE_CHECKING:
     from lstmbench.report._stats import TestResult
-    from lstmbench.report._summary import ArmSummary
+    from lstmbench.report._summary import ArmSummary, WindowRow
 
 FEW = 5  # completed trials per arm below which the verdict warns that it is only indicative
 ALPHA = 0.05
 
 
 def verdict_text(by: dict[str, ArmSummary], tests: tuple[TestResult, ...],
-                 done: list[dict[str, Any]]) -> str:
-    """Return the verdict paragraph for the arms of a study (its completed trial rows ``done``)."""
+                 windows: tuple[WindowRow, ...]) -> str:
+    """Return the verdict paragraph for the arms of a study and its stateless windows."""
     sf, sl = by.get("stateful"), by.get("stateless")
     with_trials = [a for a in by.values() if a.complete]
     if not with_trials:
@@ -33,9 +33,10 @@ def verdict_text(by: dict[str, ArmSummary], tests: tuple[TestResult, ...],
         chance = ("a difference this large is unlikely to be chance" if fisher.p_value < ALPHA
                   else "with these sample sizes the difference could be chance")
         words.append(f"{chance.capitalize()} (Fisher's exact test, {f.p_value(fisher.p_value)}).")
-    words += _windows(done)
+    short, whole = _split(windows)
+    words += _windows(short, whole)
     words += _cost(sf, sl, tests)
-    words += _answer(sf, sl, fisher, done)
+    words += _answer(sf, sl, fisher, short)
     few = [a for a in (sf, sl) if a.complete < FEW]
     if few:
         words.append("Few trials (" + ", ".join(f"{a.arm} {a.complete}" for a in few)
@@ -49,23 +50,28 @@ def _conv(a: ArmSummary) -> str:
             f"{100 * e.low:.0f}–{100 * e.high:.0f} %)")
 
 
-def _windows(done: list[dict[str, Any]]) -> list[str]:
-    stateless = [r for r in done if r.get("arm") == "stateless" and r.get("window") is not None]
-    short = [r for r in stateless if r["window"] < r["seq_len"]]
-    whole = [r for r in stateless if r["window"] >= r["seq_len"]]
+def _split(windows: tuple[WindowRow, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Return (trials, converged) of stateless windows shorter than the sequence, and of whole ones."""
+    short = [w for w in windows if w.window < w.seq_len]
+    whole = [w for w in windows if w.window >= w.seq_len]
+    return ((sum(w.trials for w in short), sum(w.converged for w in short)),
+            (sum(w.trials for w in whole), sum(w.converged for w in whole)))
+
+
+def _windows(short: tuple[int, int], whole: tuple[int, int]) -> list[str]:
     out = []
-    if short:
-        conv = sum(bool(r.get("converged")) for r in short)
+    if short[0]:
+        n, conv = short
         if conv == 0:
-            out.append(f"None of the {len(short)} stateless trials with a window shorter than the "
+            out.append(f"None of the {n} stateless trials with a window shorter than the "
                        "sequence converged: only the window that starts at step 0 sees the first "
                        "bit, so their accuracy is capped by the analytic ceiling.")
         else:
-            out.append(f"{conv} of {len(short)} stateless trials with a window shorter than the "
+            out.append(f"{conv} of {n} stateless trials with a window shorter than the "
                        "sequence converged.")
-    if whole:
-        conv = sum(bool(r.get("converged")) for r in whole)
-        out.append(f"With the window as long as the sequence, {conv} of {len(whole)} stateless "
+    if whole[0]:
+        n, conv = whole
+        out.append(f"With the window as long as the sequence, {conv} of {n} stateless "
                    "trials converged.")
     return out
 
@@ -86,15 +92,14 @@ def _cost(sf: ArmSummary, sl: ArmSummary, tests: tuple[TestResult, ...]) -> list
 
 
 def _answer(sf: ArmSummary, sl: ArmSummary, fisher: TestResult,
-            done: list[dict[str, Any]]) -> list[str]:
+            short: tuple[int, int]) -> list[str]:
     bests = [a.best for a in (sf, sl) if a.best is not None and a.best.converged]
     out = []
     if bests:
         b = min(bests, key=lambda b: b.train_ms)
         out.append(f"Fastest to converge: {b.config} (trial {b.number}, epoch "
                    f"{b.convergence_epoch}, {f.num(b.train_ms, 'ms')} of training).")
-    short_conv = any(r.get("converged") for r in done if r.get("arm") == "stateless"
-                     and r.get("window") is not None and r["window"] < r["seq_len"])
+    short_conv = short[1] > 0
     significant = fisher.p_value is not None and fisher.p_value < ALPHA
     if significant and sf.converged_share.value > sl.converged_share.value and not short_conv:
         out.append("In short: when the model sees only part of the sequence at a time it needs "

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 
 from lstmbench.report._load import load_summary
-from lstmbench.report._records import csv_rows
+from lstmbench.report._records import trials_frame
 from lstmbench.report._render_html import render_html
 from lstmbench.report._render_md import render_markdown
 from lstmbench.report._render_rich import render_rich
@@ -65,10 +64,6 @@ def write_files(summary: Summary, study: object, folder: Path) -> list[Path]:
     md.write_text(render_markdown(summary, plots), encoding="utf-8")
     html = folder / "report.html"
     html.write_text(render_html(summary, plots), encoding="utf-8")
-    columns, rows = csv_rows(study)
     table = folder / "trials.csv"
-    with table.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+    trials_frame(study).to_csv(table, index=False)
     return [md, html, table, *written]
