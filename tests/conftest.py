@@ -15,6 +15,7 @@ n_sequences = 24
 seq_len = 4
 [train]
 epochs = 3
+xla = "off"
 [space]
 timesteps = [2, 4]
 stateful_batch_size = [5]
@@ -34,6 +35,6 @@ def report_study(tmp_path_factory):
     spec = folder / "tiny.toml"
     spec.write_text(REPORT_SPEC)
     url = f"sqlite:///{folder / 'tiny.db'}"
-    outcome = run_sweep(trials=6, spec=str(spec), storage=url, jobs=1, quiet=True, jit=False)
+    outcome = run_sweep(trials=6, spec=str(spec), storage=url, jobs=1, quiet=True)
     assert outcome.complete == 6, outcome
     return url, "tiny", folder

@@ -57,7 +57,6 @@ def run_sweep(
     heartbeat: int | None = DEFAULT_HEARTBEAT,
     quiet: bool = False,
     console: Console | None = None,
-    jit: bool | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
@@ -110,10 +109,9 @@ def run_sweep(
     try:
         with progress:
             if jobs == 1:
-                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
-                     jit=jit)
+                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline)
             else:
-                _run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
+                _run_processes(jobs, url, name, study_spec, heartbeat, deadline)
     except KeyboardInterrupt as exc:
         exit_code = 143 if isinstance(exc, Terminated) else 130
 
@@ -163,15 +161,14 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def _run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
-                   deadline: float | None, jit: bool | None) -> None:
+                   deadline: float | None) -> None:
     on_main = _on_main()
     # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
     sigint = on_main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     procs = [
         ctx.Process(target=spawned_work, args=(url, name, spec),
-                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, jit=jit,
-                                sigint=sigint),
+                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, sigint=sigint),
                     name=f"lstmbench-worker-{i}")
         for i in range(jobs)
     ]
