@@ -156,8 +156,8 @@ def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: 
         _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
         spec = TrialSpec(model=_model_config(batch_size), seed=rep,
                          train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
-                                         stop_at_convergence=False))
-        r = run_trial(spec, jit=jit)
+                                         stop_at_convergence=False, xla="on" if jit else "off"))
+        r = run_trial(spec)
         out.epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
         out.converge_s.append(r.time_to_converge_s)
         out.conv_epochs.append(r.convergence_epoch)

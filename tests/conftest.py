@@ -18,6 +18,6 @@ def report_study(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report-study")
     spec = write_spec(folder)
     url = f"sqlite:///{folder / 'tiny.db'}"
-    outcome = run_sweep(trials=6, spec=str(spec), storage=url, jobs=1, quiet=True, jit=False)
+    outcome = run_sweep(trials=6, spec=str(spec), storage=url, jobs=1, quiet=True)
     assert outcome.complete == 6, outcome
     return url, "tiny", folder

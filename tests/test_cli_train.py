@@ -24,6 +24,7 @@ from lstmbench.cli import main
         (["--val-fraction", "0"], ["val_fraction=0.0", "(0, 1)"]),
         (["--window", "5"], ["--window", "--stateless"]),
         (["--study", "x"], ["--trial"]),
+        (["--study", "x", "--trial", "0", "--xla", "on"], ["--xla on", "stored with the trial"]),
     ],
 )
 def test_bad_input_is_one_line_naming_value_and_range(argv, names, capsys):

@@ -19,6 +19,12 @@ def test_shipped_studies_load():
     assert horizon.hash() != default.hash()
 
 
+def test_the_xla_field_leaves_the_hash_of_studies_made_before_it():
+    # hashes of the shipped studies before train.xla existed: such a study can still be continued
+    assert load_study_spec().hash() == "4a04af816622d2aa"
+    assert load_study_spec("memory-horizon").hash() == "ac49673cf6ec434f"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -37,6 +43,7 @@ def test_shipped_studies_load():
         ("[space]\narms = ['both']\n", ["space.arms", "'both' is unknown"]),
         ("[task]\nval_fraction = 2.0\n", ["task", "val_fraction=2.0", "(0, 1)"]),
         ("[train]\nengine = 'torch'\n", ["train", "engine='torch'", "compiled, keras"]),
+        ("[train]\nxla = 'yes'\n", ["train", "xla='yes'", "auto, on, off"]),
         ("[sampler]\nname = 'cmaes'\n", ["sampler.name", "'cmaes' is unknown"]),
         ("[train\n", ["not valid TOML"]),
     ],

@@ -15,7 +15,7 @@ import pytest
 from _sweeps import TINY, write_spec
 from lstmbench.errors import UserError
 from lstmbench.study import run_sweep
-from lstmbench.study.replay import replay_trial
+from lstmbench.study.replay import replay_trial, stored_spec
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,7 @@ def test_tiny_sweep_stores_every_trial_with_its_result(swept):
         assert a["epochs_run"] == len(t.intermediate_values) == len(a["val_accuracy"])
         assert t.intermediate_values[1] == pytest.approx(1 - a["val_accuracy"][0])
         assert (a["convergence_epoch"] is None) == (not a["converged"])
+        assert a["spec"]["train"]["xla"] == ("on" if a["jit"] else "off")  # resolved, for replay
         if t.params["arm"] == "stateless":
             assert 1 <= t.params["window"] <= 4 and a["spec"]["model"]["window"] == t.params["window"]
         else:
@@ -90,6 +91,15 @@ def test_replay_matches_the_stored_trial(swept):
     for number in (0, 1):  # one of each arm (arms are queued in turn)
         out = replay_trial("tiny", number, url)
         assert out.matches, (out.stored_curve, out.replayed_curve)
+
+
+def test_a_trial_stored_before_the_xla_field_replays_with_its_jit_attribute(swept):
+    _, _, url, _ = swept
+    attrs = dict(load(url).trials[0].user_attrs)
+    old_spec = {**attrs["spec"], "train": dict(attrs["spec"]["train"])}
+    del old_spec["train"]["xla"]
+    for jit, xla in ((True, "on"), (False, "off")):
+        assert stored_spec({**attrs, "spec": old_spec, "jit": jit}).train.xla == xla
 
 
 def test_running_again_adds_trials_and_a_changed_spec_is_refused(tmp_path):

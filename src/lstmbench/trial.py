@@ -98,13 +98,20 @@ def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> flo
     return window_ceiling(w, wy)
 
 
+def resolved_spec(spec: TrialSpec, jit: bool) -> TrialSpec:
+    """Return ``spec`` with ``train.xla`` set to what the engine did ("on" or "off")."""
+    train = dataclasses.replace(spec.train, xla="on" if jit else "off")
+    return dataclasses.replace(spec, train=train)
+
+
 def run_trial(
-    spec: TrialSpec, *, on_epoch: EpochCallback | None = None, jit: bool | None = None,
+    spec: TrialSpec, *, on_epoch: EpochCallback | None = None,
     engine_factory: Callable[..., Any] | None = None,
 ) -> TrialResult:
     """Train ``spec`` for up to ``spec.train.epochs``, evaluating after every epoch.
 
-    Stops at the convergence epoch when ``spec.train.stop_at_convergence``. Raises
+    Stops at the convergence epoch when ``spec.train.stop_at_convergence``. The result's spec
+    holds the XLA choice as resolved ("on"/"off"): replaying it runs the same program. Raises
     :class:`TrainingDiverged` when the training loss stops being finite. ``engine_factory(spec,
     batches, evalset)`` replaces the spec's engine (the notebook's own training loops use it).
     """
@@ -125,7 +132,7 @@ def run_trial(
 
     first = batches_for(1)
     t0 = time.perf_counter()
-    engine = (make_engine(spec, first, evalset, jit=jit) if engine_factory is None
+    engine = (make_engine(spec, first, evalset) if engine_factory is None
               else engine_factory(spec, first, evalset))
     reused = bool(getattr(engine, "reused", False))
     engine.warm_up(first, evalset)
@@ -182,7 +189,7 @@ def run_trial(
         engine=engine.name,
         jit=engine.jit,
         reused_program=reused,
-        spec=spec.to_dict(),
+        spec=resolved_spec(spec, engine.jit).to_dict(),
         seed=spec.seed,
         versions=versions(),
     )

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from lstmbench.commands import add_storage_flag
-from lstmbench.spec import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec import ENGINES, XLA, ModelConfig, TaskSpec, TrainSpec, TrialSpec
 
 
 def register(sub: Any) -> None:
@@ -46,9 +46,9 @@ def register(sub: Any) -> None:
                    help=f"Adam learning rate (default: {TrainSpec.learning_rate})")
     p.add_argument("--engine", choices=ENGINES, default="compiled",
                    help="compiled: one tf.function per epoch (default); keras: train_on_batch per chunk")
-    p.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
-                   help="XLA for the compiled engine: auto (on when the epoch budget is long enough "
-                        "to repay its compile time), on, off")
+    p.add_argument("--xla", choices=XLA, default=None,
+                   help="XLA for the compiled engine: auto (default: on when the epoch budget is long "
+                        "enough to repay its compile time), on, off; a replay uses the stored choice")
     p.add_argument("--all-epochs", dest="stop", action="store_false",
                    help="keep training after convergence")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
@@ -80,7 +80,8 @@ def spec_from_args(args: argparse.Namespace) -> TrialSpec:
         task=TaskSpec(n_sequences=args.sequences, seq_len=args.seq_len,
                       val_fraction=args.val_fraction, noise=args.noise),
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
-                        learning_rate=args.lr, stop_at_convergence=args.stop),
+                        learning_rate=args.lr, stop_at_convergence=args.stop,
+                        xla=args.xla or "auto"),
         seed=args.seed,
     )
 
@@ -91,8 +92,10 @@ def run(args: argparse.Namespace) -> int:
     if args.study is not None or args.trial is not None:
         if args.study is None or args.trial is None:
             raise UserError("replay needs both --study NAME and --trial N")
-        return _replay(study=args.study, trial=args.trial, storage=args.storage,
-                      as_json=args.json, jit=_jit(args.xla))
+        if args.xla is not None:
+            raise UserError(f"--xla {args.xla} is for a new run: a replay runs the XLA choice "
+                            "stored with the trial")
+        return _replay(study=args.study, trial=args.trial, storage=args.storage, as_json=args.json)
     if args.stateful and args.window is not None:
         raise UserError("--window is for --stateless; a stateful model takes --timesteps")
     if not args.stateful and args.timesteps is not None:
@@ -101,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
     from lstmbench.trial import run_trial
 
-    result = run_trial(spec, jit=_jit(args.xla))
+    result = run_trial(spec)
     if args.json:
         json.dump(result.to_dict(), sys.stdout)
         sys.stdout.write("\n")
@@ -112,15 +115,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jit(xla: str) -> bool | None:
-    return {"auto": None, "on": True, "off": False}[xla]
-
-
-def _replay(*, study: str, trial: int, storage: str | None, as_json: bool, jit: bool | None = None) -> int:
+def _replay(*, study: str, trial: int, storage: str | None, as_json: bool) -> int:
     """Print the comparison with the stored run; exit 0 when it matches, 1 when it does not."""
     from lstmbench.study.replay import TOLERANCE, replay_trial
 
-    out = replay_trial(study, trial, storage, jit=jit)
+    out = replay_trial(study, trial, storage)
     if as_json:
         json.dump({"matches": out.matches, "stored_convergence_epoch": out.stored_epoch,
                    "replayed_convergence_epoch": out.replayed_epoch,

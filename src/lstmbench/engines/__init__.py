@@ -25,12 +25,13 @@ def choose_jit(spec: TrialSpec, batches: Batches) -> bool:
     return plain_s > XLA_EXTRA_COMPILE_S
 
 
-def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
-                jit: bool | None = None) -> Engine:
+def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
     """Return the engine named in ``spec.train.engine``, with weights drawn from ``spec.seed``.
 
-    ``jit=None`` lets :func:`choose_jit` decide XLA for the compiled engine.
+    ``spec.train.xla``: "on"/"off" as said; "auto" lets :func:`choose_jit` decide for the
+    compiled engine and leaves Keras' own default (off on TensorFlow) to the keras engine.
     """
+    xla = spec.train.xla
     common = dict(
         units=spec.model.units,
         learning_rate=spec.train.learning_rate,
@@ -41,10 +42,11 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
     if spec.train.engine == "keras":
         from lstmbench.engines._keras import KerasEngine
 
-        return KerasEngine(stateful=spec.model.stateful, **common)
+        return KerasEngine(stateful=spec.model.stateful,
+                           jit_compile="auto" if xla == "auto" else xla == "on", **common)
     from lstmbench.engines._compiled import CompiledEngine
 
-    return CompiledEngine(jit=choose_jit(spec, batches) if jit is None else jit, **common)
+    return CompiledEngine(jit=choose_jit(spec, batches) if xla == "auto" else xla == "on", **common)
 
 
 __all__ = ["Engine", "KerasEngine", "choose_jit", "make_engine", "reset_states", "score", "tensorflow"]

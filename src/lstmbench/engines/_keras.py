@@ -38,7 +38,8 @@ class KerasEngine:
     name = "keras"
 
     def __init__(self, *, units: int, learning_rate: float, seed: int, stateful: bool,
-                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...]) -> None:
+                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
+                 jit_compile: bool | str = "auto") -> None:
         tensorflow()
         import keras
 
@@ -47,7 +48,8 @@ class KerasEngine:
         self._stateful = stateful
         self.model = build_model(units, T, B, stateful=stateful)
         self.model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy"
+            optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+            jit_compile=jit_compile,
         )
         # Validation has its own batch size; a second model with the same weights runs it.
         self.eval_model = build_model(units, T, n_eval, stateful=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lstmbench.spec._model import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec, describe_config
+from lstmbench.spec._model import ENGINES, XLA, ModelConfig, TaskSpec, TrainSpec, TrialSpec, describe_config
 from lstmbench.spec._study import (
     ARMS,
     ObjectiveSpec,
@@ -18,6 +18,7 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "XLA",
     "ModelConfig",
     "ObjectiveSpec",
     "SamplerSpec",

@@ -14,6 +14,7 @@ from typing import Any
 from lstmbench.errors import UserError
 
 ENGINES = ("compiled", "keras")
+XLA = ("auto", "on", "off")
 
 
 def _check(ok: bool, message: str) -> None:
@@ -58,7 +59,7 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """How a trial trains: budget, target, engine."""
+    """How a trial trains: budget, target, engine, XLA."""
 
     epochs: int = 30  # stateful B=1 converges in 2-3 epochs; larger batches need more updates
     target: float = 0.99  # validation accuracy that counts as converged
@@ -66,6 +67,10 @@ class TrainSpec:
     learning_rate: float = 1e-3  # Keras' Adam default, as in the notebook
     stop_at_convergence: bool = True  # stop the trial at its convergence epoch
     shuffle: bool = True  # new order of sequences (stateful) / windows (stateless) each epoch
+    # XLA for the training step: "auto" lets the compiled engine decide (on when the epoch budget
+    # repays its compile time) and leaves Keras' own default to the keras engine. A trial's
+    # result stores the choice it resolved to ("on"/"off"), so a replay runs the same program.
+    xla: str = "auto"
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs={self.epochs} is out of range: must be >= 1")
@@ -74,6 +79,7 @@ class TrainSpec:
             self.engine in ENGINES,
             f"engine={self.engine!r} is unknown: choose one of {', '.join(ENGINES)}",
         )
+        _check(self.xla in XLA, f"xla={self.xla!r} is unknown: choose one of {', '.join(XLA)}")
         _check(
             self.learning_rate > 0,
             f"learning_rate={self.learning_rate} is out of range: must be > 0",

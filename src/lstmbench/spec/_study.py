@@ -126,6 +126,8 @@ class StudySpec:
         data = self.to_dict()
         data.pop("name")
         data.pop("description")
+        if data["train"]["xla"] == "auto":  # the default: studies made before it existed still join
+            data["train"].pop("xla")
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -84,7 +84,7 @@ def result_attrs(result: TrialResult) -> dict[str, Any]:
     return attrs
 
 
-def make_objective(spec: StudySpec, *, jit: bool | None = None):
+def make_objective(spec: StudySpec):
     """Return the Optuna objective for ``spec``."""
     import optuna
 
@@ -131,18 +131,18 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
             if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-        result = _run(tspec, extra, on_epoch, jit)
+        result = _run(tspec, extra, on_epoch)
         with shielded(interrupt_after=False):  # trained: the result is written in full
             for key, value in result_attrs(result).items():
                 trial.set_user_attr(key, value)
         return objective_value(result, tspec.train, spec.objective.penalty_s)
 
-    def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any, jit: bool | None) -> TrialResult:
+    def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any) -> TrialResult:
         form = extra.get("form", "canonical")
         if form != "canonical":
             from lstmbench.notebook import run_as_written
 
             return run_as_written(extra["variant"], form, tspec, on_epoch=on_epoch)
-        return run_trial(tspec, on_epoch=on_epoch, jit=jit)
+        return run_trial(tspec, on_epoch=on_epoch)
 
     return objective

@@ -24,14 +24,14 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
-                   deadline: float | None, jit: bool | None) -> None:
+                   deadline: float | None) -> None:
     on_main = _on_main()
     # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
     sigint = on_main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     procs = [
         ctx.Process(target=spawned_work, args=(url, name, spec),
-                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline, jit=jit,
+                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline,
                                 sigint=sigint),
                     name=f"lstmbench-worker-{i}")
         for i in range(jobs)

@@ -56,7 +56,6 @@ def run_sweep(
     heartbeat: int | None = DEFAULT_HEARTBEAT,
     quiet: bool = False,
     console: Console | None = None,
-    jit: bool | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
@@ -89,10 +88,9 @@ def run_sweep(
     try:
         with progress:
             if jobs == 1:
-                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
-                     jit=jit)
+                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline)
             else:
-                run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
+                run_processes(jobs, url, name, study_spec, heartbeat, deadline)
     except KeyboardInterrupt as exc:
         exit_code = 143 if isinstance(exc, Terminated) else 130
     counts = progress.counts()

@@ -18,19 +18,18 @@ from lstmbench.study._study import make_pruner, make_sampler
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-         deadline: float | None, jit: bool | None = None, sigint: bool | None = None) -> int:
+         deadline: float | None, sigint: bool | None = None) -> int:
     """Run queued trials of ``study_name`` until the queue is empty; return how many ran.
 
     Ctrl-C or SIGTERM stops the running trial (FAIL, queued again) and the worker: it raises
     ``KeyboardInterrupt`` (``Terminated`` for SIGTERM). ``sigint``: see ``interruptible``.
     """
     with interruptible(sigint=sigint):
-        return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline,
-                     jit=jit)
+        return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline)
 
 
 def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-          deadline: float | None, jit: bool | None) -> int:
+          deadline: float | None) -> int:
     import optuna
 
     from lstmbench.study._objective import make_objective
@@ -42,7 +41,7 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
     worker_spec = dataclasses.replace(spec, seed=spec.seed + 1000 * index)
     study = optuna.load_study(study_name=study_name, storage=storage,
                               sampler=make_sampler(worker_spec), pruner=make_pruner(spec))
-    objective = make_objective(spec, jit=jit)
+    objective = make_objective(spec)
     queue_only(study)
     ran = 0
     waiting = (optuna.trial.TrialState.WAITING,)

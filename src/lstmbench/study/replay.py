@@ -43,22 +43,31 @@ def stored_trial(study: str, trial: int, storage: str | None) -> Any:
     return t
 
 
-def replay_trial(study: str, trial: int, storage: str | None = None, *,
-                 jit: bool | None = None) -> ReplayOutcome:
-    """Re-run a stored trial from its recorded spec and seed (and XLA choice); compare."""
+def stored_spec(attrs: dict[str, Any]) -> TrialSpec:
+    """Return the trial spec a stored trial ran, with the XLA choice it resolved to.
+
+    XLA and plain graphs round differently: a replay must run the same program. Trials stored
+    before the spec had ``train.xla`` kept the choice in the ``jit`` attribute.
+    """
+    data = attrs["spec"]
+    if "xla" not in data["train"] and attrs.get("jit") is not None:
+        data = {**data, "train": {**data["train"], "xla": "on" if attrs["jit"] else "off"}}
+    return TrialSpec.from_dict(data)
+
+
+def replay_trial(study: str, trial: int, storage: str | None = None) -> ReplayOutcome:
+    """Re-run a stored trial from its recorded spec, seed and XLA choice; compare."""
     from lstmbench.trial import run_trial
 
     t = stored_trial(study, trial, storage)
-    if jit is None:
-        jit = t.user_attrs.get("jit")  # XLA and plain graphs round differently: replay like for like
-    spec = TrialSpec.from_dict(t.user_attrs["spec"])
+    spec = stored_spec(t.user_attrs)
     form = t.user_attrs.get("form", "canonical")
     if form != "canonical":
         from lstmbench.notebook import run_as_written
 
         result = run_as_written(form, spec)
     else:
-        result = run_trial(spec, jit=jit)
+        result = run_trial(spec)
     stored_curve = list(t.user_attrs["val_accuracy"])
     n = min(len(stored_curve), len(result.val_accuracy))
     same_curve = len(stored_curve) == len(result.val_accuracy) and all(
