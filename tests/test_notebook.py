@@ -8,8 +8,8 @@ import dataclasses
 import optuna
 import pytest
 
-from lstmbench.notebook import NotebookError, run_as_written
-from lstmbench.spec import TaskSpec, load_study_spec
+from lstmbench.engines._notebook import FORMS, NotebookError
+from lstmbench.spec import NOTEBOOK_FORMS, TaskSpec, load_study_spec
 from lstmbench.study._objective import trial_spec
 from lstmbench.trial import run_trial
 
@@ -17,12 +17,15 @@ SPEC = dataclasses.replace(load_study_spec("seed-notebook"), task=TaskSpec(n_seq
 
 
 def run(key: str, epochs: int, seed: int = 0):
-    variant = next(v for v in SPEC.variants if v.key == key)
     tspec, _ = trial_spec(SPEC, optuna.trial.FixedTrial({"variant": key, "seed": seed}))
     tspec = dataclasses.replace(tspec, train=dataclasses.replace(tspec.train, epochs=epochs))
-    if variant.form == "canonical":
-        return run_trial(tspec)
-    return run_as_written(variant.name, variant.form, tspec)
+    return run_trial(tspec)
+
+
+def test_the_spec_names_exactly_the_forms_the_engines_run():
+    assert set(FORMS) == set(NOTEBOOK_FORMS)
+    forms = {v.key: v.train_engine("compiled") for v in SPEC.variants if v.form != "canonical"}
+    assert forms == {key: f"notebook:{key}" for key in NOTEBOOK_FORMS}
 
 
 def test_the_study_lists_every_variant_in_every_form():

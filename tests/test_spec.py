@@ -25,6 +25,18 @@ def test_the_xla_field_leaves_the_hash_of_studies_made_before_it():
     assert load_study_spec("memory-horizon").hash() == "ac49673cf6ec434f"
 
 
+NOTEBOOK_VARIANT = """\
+[[variants]]
+name = "{name}"
+form = "as-written"
+stateful = true
+timesteps = 1
+batch_size = 1
+units = 4
+{extra}
+"""
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -46,6 +58,10 @@ def test_the_xla_field_leaves_the_hash_of_studies_made_before_it():
         ("[train]\nxla = 'yes'\n", ["train", "xla='yes'", "auto, on, off"]),
         ("[sampler]\nname = 'cmaes'\n", ["sampler.name", "'cmaes' is unknown"]),
         ("[train\n", ["not valid TOML"]),
+        (NOTEBOOK_VARIANT.format(name="writing-9", extra=""),
+         ["variants.writing-9.form", "no form 'writing-9:as-written'", "writing-1:as-written"]),
+        (NOTEBOOK_VARIANT.format(name="writing-1", extra="engine = 'keras'"),
+         ["variants.writing-1.engine", "leave engine out"]),
     ],
 )
 def test_bad_spec_names_file_key_and_fix(tmp_path, text, expected):

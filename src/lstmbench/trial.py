@@ -104,16 +104,12 @@ def resolved_spec(spec: TrialSpec, jit: bool) -> TrialSpec:
     return dataclasses.replace(spec, train=train)
 
 
-def run_trial(
-    spec: TrialSpec, *, on_epoch: EpochCallback | None = None,
-    engine_factory: Callable[..., Any] | None = None,
-) -> TrialResult:
+def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> TrialResult:
     """Train ``spec`` for up to ``spec.train.epochs``, evaluating after every epoch.
 
     Stops at the convergence epoch when ``spec.train.stop_at_convergence``. The result's spec
     holds the XLA choice as resolved ("on"/"off"): replaying it runs the same program. Raises
-    :class:`TrainingDiverged` when the training loss stops being finite. ``engine_factory(spec,
-    batches, evalset)`` replaces the spec's engine (the notebook's own training loops use it).
+    :class:`TrainingDiverged` when the training loss stops being finite.
     """
     from lstmbench.engines import make_engine, score, tensorflow
 
@@ -132,8 +128,7 @@ def run_trial(
 
     first = batches_for(1)
     t0 = time.perf_counter()
-    engine = (make_engine(spec, first, evalset) if engine_factory is None
-              else engine_factory(spec, first, evalset))
+    engine = make_engine(spec, first, evalset)
     reused = bool(getattr(engine, "reused", False))
     engine.warm_up(first, evalset)
     compile_s = time.perf_counter() - t0

@@ -32,6 +32,10 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
     compiled engine and leaves Keras' own default (off on TensorFlow) to the keras engine.
     """
     xla = spec.train.xla
+    if spec.train.engine.startswith("notebook:"):
+        from lstmbench.engines._notebook import notebook_engine
+
+        return notebook_engine(spec, batches, evalset)
     common = dict(
         units=spec.model.units,
         learning_rate=spec.train.learning_rate,

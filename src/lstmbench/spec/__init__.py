@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from lstmbench.spec._model import ENGINES, XLA, ModelConfig, TaskSpec, TrainSpec, TrialSpec, describe_config
+from lstmbench.spec._model import (
+    ENGINES,
+    NOTEBOOK_ENGINES,
+    NOTEBOOK_FORMS,
+    XLA,
+    ModelConfig,
+    TaskSpec,
+    TrainSpec,
+    TrialSpec,
+    describe_config,
+)
 from lstmbench.spec._study import (
     ARMS,
     ObjectiveSpec,
@@ -18,6 +28,8 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "NOTEBOOK_ENGINES",
+    "NOTEBOOK_FORMS",
     "XLA",
     "ModelConfig",
     "ObjectiveSpec",

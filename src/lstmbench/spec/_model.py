@@ -14,6 +14,14 @@ from typing import Any
 from lstmbench.errors import UserError
 
 ENGINES = ("compiled", "keras")
+# The seed notebook's cells run by its own code (lstmbench.engines._notebook), as "variant:form";
+# the engine of one is "notebook:variant:form".
+NOTEBOOK_FORMS = (
+    "stateless-w10:as-written", "writing-1:as-written", "writing-2:as-written",
+    "writing-2:as-meant", "writing-3:as-meant", "writing-3:label-bug", "writing-4:as-written",
+    "writing-5:as-written",
+)
+NOTEBOOK_ENGINES = tuple(f"notebook:{form}" for form in NOTEBOOK_FORMS)
 XLA = ("auto", "on", "off")
 
 
@@ -63,7 +71,7 @@ class TrainSpec:
 
     epochs: int = 30  # stateful B=1 converges in 2-3 epochs; larger batches need more updates
     target: float = 0.99  # validation accuracy that counts as converged
-    engine: str = "compiled"  # "compiled" (fast, default) or "keras" (reference)
+    engine: str = "compiled"  # "compiled" (fast, default), "keras" (reference), "notebook:..."
     learning_rate: float = 1e-3  # Keras' Adam default, as in the notebook
     stop_at_convergence: bool = True  # stop the trial at its convergence epoch
     shuffle: bool = True  # new order of sequences (stateful) / windows (stateless) each epoch
@@ -76,8 +84,9 @@ class TrainSpec:
         _check(self.epochs >= 1, f"epochs={self.epochs} is out of range: must be >= 1")
         _check(0.0 < self.target <= 1.0, f"target={self.target} is out of range: must be in (0, 1]")
         _check(
-            self.engine in ENGINES,
-            f"engine={self.engine!r} is unknown: choose one of {', '.join(ENGINES)}",
+            self.engine in ENGINES + NOTEBOOK_ENGINES,
+            f"engine={self.engine!r} is unknown: choose one of {', '.join(ENGINES)} "
+            f"(or a notebook form: {', '.join(NOTEBOOK_ENGINES)})",
         )
         _check(self.xla in XLA, f"xla={self.xla!r} is unknown: choose one of {', '.join(XLA)}")
         _check(

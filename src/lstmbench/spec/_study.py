@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lstmbench.errors import UserError
-from lstmbench.spec._model import ModelConfig, TaskSpec, TrainSpec
+from lstmbench.spec._model import NOTEBOOK_FORMS, ModelConfig, TaskSpec, TrainSpec
 
 ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
-FORMS = ("canonical", "as-written", "as-meant", "label-bug")  # lstmbench.notebook runs the others
 PRUNERS = ("none", "median")
 
 
@@ -64,15 +63,21 @@ class Variant:
     window: int | None = None
     timesteps: int | None = None
     epochs: int | None = None  # None: the study's train.epochs
-    engine: str | None = None  # None: the study's train.engine
+    engine: str | None = None  # None: the study's train.engine (a notebook form sets its own)
     shuffle: bool | None = None  # None: the study's train.shuffle
-    form: str = "canonical"  # "canonical", or a form lstmbench.notebook runs ("as-written", ...)
+    form: str = "canonical"  # "canonical", or a notebook form of this variant (spec.NOTEBOOK_FORMS)
     seeds: tuple[int, ...] = (0, 1, 2)
 
     @property
     def key(self) -> str:
         """The trial parameter ``variant``: ``name`` or ``name:form``."""
         return self.name if self.form == "canonical" else f"{self.name}:{self.form}"
+
+    def train_engine(self, default: str) -> str:
+        """The trial's engine: the notebook's own loop for a form, else ``engine`` or ``default``."""
+        if self.form != "canonical":
+            return f"notebook:{self.key}"
+        return self.engine or default
 
     def model(self) -> ModelConfig:
         return ModelConfig(stateful=self.stateful, batch_size=self.batch_size, units=self.units,
@@ -189,13 +194,17 @@ class StudySpec:
         if len(set(keys)) != len(keys):
             self._fail("variants", "each (name, form) must be unique")
         for v in self.variants:
+            if v.form != "canonical" and v.key not in NOTEBOOK_FORMS:
+                self._fail(f"variants.{v.name}.form", f"the notebook has no form {v.key!r}: use "
+                           f"\"canonical\" or one of {', '.join(NOTEBOOK_FORMS)}")
+            if v.form != "canonical" and v.engine is not None:
+                self._fail(f"variants.{v.name}.engine", f"form {v.form!r} runs the notebook's "
+                           "own loop on Keras: leave engine out")
             try:
                 v.model().check_against(self.task)
-                TrainSpec(epochs=v.epochs or self.train.epochs, engine=v.engine or self.train.engine)
+                TrainSpec(epochs=v.epochs or self.train.epochs,
+                          engine=v.train_engine(self.train.engine))
             except UserError as exc:
                 self._fail(f"variants.{v.name}", str(exc))
             if not v.seeds:
                 self._fail(f"variants.{v.name}.seeds", "is empty: list at least one seed")
-            if v.form not in FORMS:
-                self._fail(f"variants.{v.name}.form", f"{v.form!r} is unknown: choose one of "
-                           f"{', '.join(FORMS)}")

@@ -37,7 +37,7 @@ def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
         train = dataclasses.replace(
             spec.train,
             epochs=variant.epochs or spec.train.epochs,
-            engine=variant.engine or spec.train.engine,
+            engine=variant.train_engine(spec.train.engine),
             shuffle=spec.train.shuffle if variant.shuffle is None else variant.shuffle,
         )
         extra = {"variant": variant.name, "form": variant.form, "arm": variant.model().arm}
@@ -131,18 +131,10 @@ def make_objective(spec: StudySpec):
             if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
 
-        result = _run(tspec, extra, on_epoch)
+        result = run_trial(tspec, on_epoch=on_epoch)
         with shielded(interrupt_after=False):  # trained: the result is written in full
             for key, value in result_attrs(result).items():
                 trial.set_user_attr(key, value)
         return objective_value(result, tspec.train, spec.objective.penalty_s)
-
-    def _run(tspec: TrialSpec, extra: dict[str, Any], on_epoch: Any) -> TrialResult:
-        form = extra.get("form", "canonical")
-        if form != "canonical":
-            from lstmbench.notebook import run_as_written
-
-            return run_as_written(extra["variant"], form, tspec, on_epoch=on_epoch)
-        return run_trial(tspec, on_epoch=on_epoch)
 
     return objective

@@ -50,6 +50,12 @@ def stored_spec(attrs: dict[str, Any]) -> TrialSpec:
     before the spec had ``train.xla`` kept the choice in the ``jit`` attribute.
     """
     data = attrs["spec"]
+    if attrs.get("form", "canonical") != "canonical" and not data["train"]["engine"].startswith(
+            "notebook:"):
+        raise UserError(f"this trial ran the notebook form {attrs.get('variant')}:{attrs['form']} "
+                        "as lstmbench ran it before its notebook engines (Keras 3's sigmoid, compile "
+                        "inside epoch 1): it cannot be replayed like for like; run the study again",
+                        exit_code=1)
     if "xla" not in data["train"] and attrs.get("jit") is not None:
         data = {**data, "train": {**data["train"], "xla": "on" if attrs["jit"] else "off"}}
     return TrialSpec.from_dict(data)
@@ -60,14 +66,7 @@ def replay_trial(study: str, trial: int, storage: str | None = None) -> ReplayOu
     from lstmbench.trial import run_trial
 
     t = stored_trial(study, trial, storage)
-    spec = stored_spec(t.user_attrs)
-    form = t.user_attrs.get("form", "canonical")
-    if form != "canonical":
-        from lstmbench.notebook import run_as_written
-
-        result = run_as_written(form, spec)
-    else:
-        result = run_trial(spec)
+    result = run_trial(stored_spec(t.user_attrs))
     stored_curve = list(t.user_attrs["val_accuracy"])
     n = min(len(stored_curve), len(result.val_accuracy))
     same_curve = len(stored_curve) == len(result.val_accuracy) and all(

@@ -1,9 +1,10 @@
 """The seed notebook's five "writings", run as it wrote them (Keras 3 spelling).
 
-Each form is an engine for :func:`lstmbench.trial.run_trial`: it trains with the notebook's own
-loop, while the trial runner times it and scores it on the validation split exactly like every
-other trial (one prediction per chunk or window, state from zero). So an as-written form and its
-canonical lstmbench configuration are measured the same way and can be compared.
+Each form is an engine, chosen by the trial spec like any other (``train.engine =
+"notebook:writing-1:as-written"``): it trains with the notebook's own loop, while the trial
+runner times it and scores it on the validation split exactly like every other trial (one
+prediction per chunk or window, state from zero). So an as-written form and its canonical
+lstmbench configuration are measured the same way and can be compared.
 
 Data: every form uses lstmbench's task and split (the notebook drew new data per cell, and its
 stateless cell split *windows*, so one sequence's windows sat on both sides of the split); the
@@ -19,7 +20,6 @@ import numpy as np
 from lstmbench.engines import KerasEngine, reset_states
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
-from lstmbench.trial import EpochCallback, TrialResult, run_trial
 
 
 class NotebookError(RuntimeError):
@@ -37,15 +37,15 @@ def _flat(batches: Batches) -> tuple[np.ndarray, np.ndarray]:
 class _NotebookEngine(KerasEngine):
     """The Keras reference engine with the notebook's training loop in ``train_epoch``."""
 
-    form = "as-written"
-
     def __init__(self, spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
                  model_batch: int, stateful: bool = True) -> None:
         _, n_chunks, _, T, _ = batches.xs.shape
+        xla = spec.train.xla
         super().__init__(units=spec.model.units, learning_rate=spec.train.learning_rate,
                          seed=spec.seed, stateful=stateful,
                          batch_shape=(1, n_chunks, model_batch, T, 1),
-                         eval_shape=evalset.xv.shape)
+                         eval_shape=evalset.xv.shape,
+                         jit_compile="auto" if xla == "auto" else xla == "on")
         self.name = f"keras/{type(self).__name__}"
         self.seq_len = spec.task.seq_len
 
@@ -182,30 +182,21 @@ class StatelessFit(_NotebookEngine):
         return float(history.history["loss"][-1])
 
 
-FORMS: dict[tuple[str, str], tuple[type[_NotebookEngine], bool]] = {
-    # (variant, form): (engine, stateful LSTM layer as the notebook builds it)
-    ("stateless-w10", "as-written"): (StatelessFit, False),
-    ("writing-1", "as-written"): (Writing1, True),
-    ("writing-2", "as-written"): (Writing2AsWritten, True),
-    ("writing-2", "as-meant"): (Writing2AsMeant, True),
-    ("writing-3", "as-meant"): (Writing3, True),
-    ("writing-3", "label-bug"): (Writing3LabelBug, True),
-    ("writing-4", "as-written"): (Writing4, True),
-    ("writing-5", "as-written"): (Writing5, True),
+FORMS: dict[str, tuple[type[_NotebookEngine], bool]] = {
+    # "variant:form" (spec.NOTEBOOK_FORMS): (engine, stateful LSTM layer as the notebook builds it)
+    "stateless-w10:as-written": (StatelessFit, False),
+    "writing-1:as-written": (Writing1, True),
+    "writing-2:as-written": (Writing2AsWritten, True),
+    "writing-2:as-meant": (Writing2AsMeant, True),
+    "writing-3:as-meant": (Writing3, True),
+    "writing-3:label-bug": (Writing3LabelBug, True),
+    "writing-4:as-written": (Writing4, True),
+    "writing-5:as-written": (Writing5, True),
 }
 
 
-def run_as_written(variant: str, form: str, spec: TrialSpec, *,
-                   on_epoch: EpochCallback | None = None) -> TrialResult:
-    """Run ``variant`` in ``form`` with the notebook's own loop; timed and scored by run_trial."""
-    try:
-        engine_cls, stateful = FORMS[(variant, form)]
-    except KeyError:
-        known = ", ".join(f"{v}:{f}" for v, f in FORMS)
-        raise NotebookError(f"no notebook form {variant}:{form} (known: {known})") from None
-
-    def factory(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> _NotebookEngine:
-        model_batch = 1 if engine_cls is Writing2AsWritten else batches.xs.shape[2]
-        return engine_cls(spec, batches, evalset, model_batch=model_batch, stateful=stateful)
-
-    return run_trial(spec, on_epoch=on_epoch, engine_factory=factory)
+def notebook_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> _NotebookEngine:
+    """Return the engine of ``spec.train.engine`` ("notebook:VARIANT:FORM")."""
+    engine_cls, stateful = FORMS[spec.train.engine.removeprefix("notebook:")]
+    model_batch = 1 if engine_cls is Writing2AsWritten else batches.xs.shape[2]
+    return engine_cls(spec, batches, evalset, model_batch=model_batch, stateful=stateful)
