@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
     p.add_argument("--importances", action="store_true",
                    help="also compute parameter importances for the terminal (always with --out; "
                         "Optuna's fANOVA loads scikit-learn: a few seconds)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary as one JSON object per study (arms, configurations, "
+                        "tests with their assumptions; 'p' is the primary test's, Holm-adjusted)")
     p.set_defaults(run=run)
 
 
@@ -30,5 +33,5 @@ def run(args: argparse.Namespace) -> int:
     from lstmbench.report import run_report
 
     run_report(study=args.study, storage=args.storage, out=args.out,
-               with_importances=True if args.importances else None)
+               with_importances=True if args.importances else None, as_json=args.json)
     return 0

@@ -6,13 +6,17 @@ the same order; a renderer only decides how a block looks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from lstmbench.report import _format as f
+from lstmbench.report._compare import ASSUMES, PRIMARY
+from lstmbench.report._groups import ConfigRow
 from lstmbench.report._stats import Estimate
 from lstmbench.report._summary import ArmSummary, Summary, Table
 
-OBJECTIVE = "training seconds to converge (compile excluded), with a penalty when not converged"
+OBJECTIVE = ("time to solution: expected training seconds to one converged model, failed seeds "
+             "restarted (compile excluded); a penalty when no seed converged")
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,16 @@ def verdict_document(s: Summary) -> list[Block]:
     """Return the few blocks a sweep ends with: each arm in one row, and the verdict."""
     rows = []
     for a in s.arms:
-        epoch, wall = a.epochs_to_converge.value, a.wall_s_to_converge.value
+        epoch, solution = a.epochs_to_converge.value, a.time_to_solution_s.value
         rows.append((
-            a.arm, str(a.complete),
-            f"{a.converged} ({a.converged / a.complete:.0%})" if a.complete else "0",
+            a.arm, str(a.complete), f"{a.converged}/{a.members}", _probability(a),
             f.DASH if epoch is None else f"{epoch:g}",
-            f.DASH if wall is None else f"{wall:.2f} s",
+            f.DASH if solution is None else f.num(solution * 1e3, "ms"),
             a.best.config if a.best is not None and a.best.converged else f.DASH,
         ))
-    return [Table("verdict", ("arm", "trials", "converged", "median epoch",
-                              "median time to converge", "best config"), tuple(rows)),
+    return [Table("verdict", ("arm", "trials", "seeds converged", "P(converge) [95 % CI]",
+                              "median epoch", "median time to solution", "best config"),
+                  tuple(rows)),
             Paragraph(s.verdict)]
 
 
@@ -59,11 +63,9 @@ def document(s: Summary) -> list[Block]:
     if s.arms:
         blocks += [Heading("Arms"), _arms(s)]
     if s.tests:
-        blocks += [Table("Stateful vs stateless", ("measure", "test", "p", "n (stateful, "
-                                                   "stateless)", "effect"),
-                         tuple((t.measure, t.name, f.p_value(t.p_value), f"{t.n_a}, {t.n_b}",
-                                t.effect) for t in s.tests),
-                         note="Two-sided tests; p < 0.05 is read as a real difference.")]
+        blocks += [_tests(s)]
+    if s.configurations:
+        blocks += [Heading("Configurations"), _configurations(s)]
     if s.windows:
         blocks += [Heading("Stateless: best accuracy by window"), _windows(s),
                    Figure("window_accuracy", "Stateless: best validation accuracy by window "
@@ -121,6 +123,14 @@ def _n(e: Estimate, unit: str) -> str:
     return f.DASH if e.value is None else f"{f.estimate(e, unit)}, n={e.n}"
 
 
+def _probability(a: ArmSummary) -> str:
+    e = a.converged_share
+    if e.value is None:
+        return f.DASH
+    interval = "" if e.low is None else f" [{100 * e.low:.0f}–{100 * e.high:.0f} %]"
+    return f"{f.pct(e.value)}{interval}, n={e.n}"
+
+
 def _arms(s: Summary) -> Table:
     def trials(a: ArmSummary) -> str:
         other = ", ".join(f"{n} {_state(st)}" for st, n in a.states.items() if st != "COMPLETE")
@@ -130,43 +140,81 @@ def _arms(s: Summary) -> Table:
         b = a.best
         if b is None:
             return f.DASH
-        how = (f"epoch {b.convergence_epoch}, {f.num(b.train_ms, 'ms')}" if b.converged
+        how = (f"{b.converged_members}/{b.replicates} seeds, epoch {b.convergence_epoch}, "
+               f"{f.num(b.time_to_solution_s * 1e3, 'ms')}" if b.converged
                else f"not converged, best {f.accuracy(b.best_val_accuracy)}")
         return f"#{b.number} {b.config}: {how}"
 
+    def solution(e: Estimate) -> str:
+        scaled = Estimate(*(None if v is None else v * 1e3 for v in (e.value, e.low, e.high)), e.n)
+        return _n(scaled, "ms")
+
     rows = [
         ("completed trials", *(trials(a) for a in s.arms)),
-        ("converged", *(f.share(a.converged_share, a.converged) for a in s.arms)),
+        ("seeds converged", *(f"{a.converged}/{a.members}" if a.members else f.DASH
+                              for a in s.arms)),
+        ("P(converge)", *(_probability(a) for a in s.arms)),
         ("epochs to converge", *(_n(a.epochs_to_converge, "") for a in s.arms)),
-        ("training time to converge", *(_n(a.train_ms_to_converge, "ms") for a in s.arms)),
+        ("time to solution", *(solution(a.time_to_solution_s) for a in s.arms)),
         ("time to converge + compile", *(_n(a.wall_s_to_converge, "s") for a in s.arms)),
         ("epoch time", *(_n(a.epoch_ms, "ms") for a in s.arms)),
         ("best trial", *(best(a) for a in s.arms)),
     ]
     return Table("", ("", *(a.arm for a in s.arms)), tuple(rows),
-                 note="Medians [95 % CI]: Wilson interval for shares, percentile bootstrap (2000 "
-                      "resamples) for medians; n = trials behind the number; times to converge "
-                      "over converged trials only.")
+                 note="P(converge): the chance that a configuration drawn at random from the arm, "
+                      "trained from a random seed, converges: the mean share of converged seeds "
+                      "over the configurations chosen before any result was seen (n), percentile "
+                      "bootstrap 95 % CI. Medians [95 % CI, bootstrap]: epochs over converged "
+                      "seeds; time to solution (expected training time to one converged model, "
+                      "failed seeds restarted), time to converge and epoch time over trials.")
+
+
+def _tests(s: Summary) -> Table:
+    a, b = s.arms[0].arm, s.arms[1].arm
+    rows = tuple((t.measure, t.name, f.p_value(t.p_value), f.p_value(t.p_adjusted),
+                  f"{t.n_a}, {t.n_b}", t.effect) for t in s.tests)
+    return Table(f"{a.capitalize()} vs {b}", ("measure", "test", "p", "p (Holm)",
+                                              f"n ({a}, {b})", "effect"), rows,
+                 note=f"Two-sided tests. Each assumes that {ASSUMES}. p (Holm): adjusted for the "
+                      f"{len(s.tests)} tests; the verdict reads it for the primary test, {PRIMARY}.",
+                 left=2)
+
+
+def _configurations(s: Summary) -> Table:
+    def epochs(c: ConfigRow) -> str:
+        if c.median_epoch is None:
+            return f.DASH
+        spread = "" if c.min_epoch == c.max_epoch else f" ({c.min_epoch}–{c.max_epoch})"
+        return f"{c.median_epoch:g}{spread}"
+
+    rows = tuple((c.arm, c.config, str(c.trials), f.share(c.share, c.converged), epochs(c),
+                  f.num(c.time_to_solution_s * 1e3, "ms") if math.isfinite(c.time_to_solution_s)
+                  else f.DASH) for c in s.configurations)
+    return Table("", ("arm", "configuration", "trials", "seeds converged [95 % CI]",
+                      "epoch: median (range)", "time to solution"), rows,
+                 note="Every seed of a configuration over its trials; Wilson interval (seeds of one "
+                      "configuration are independent runs).", left=2)
 
 
 def _windows(s: Summary) -> Table:
     many = len({w.seq_len for w in s.windows}) > 1
-    cols = (("seq_len",) if many else ()) + ("window", "trials", "converged", "best accuracy",
-                                             "ceiling")
+    cols = (("seq_len",) if many else ()) + ("window", "trials", "seeds converged",
+                                             "best accuracy", "ceiling")
     rows = tuple(((str(w.seq_len),) if many else ())
-                 + (str(w.window), str(w.trials), str(w.converged), f.accuracy(w.best_accuracy),
-                    f.accuracy(w.ceiling)) for w in s.windows)
+                 + (str(w.window), str(w.trials), f"{w.converged}/{w.members}",
+                    f.accuracy(w.best_accuracy), f.accuracy(w.ceiling)) for w in s.windows)
     return Table("", cols, rows, note="Ceiling: the best validation accuracy any stateless model "
                  "can reach with that window (only the window at step 0 sees the first bit).")
 
 
 def _cells(s: Summary) -> Table:
     many = len({c.seq_len for c in s.stateful_cells}) > 1
-    cols = (("seq_len",) if many else ()) + ("timesteps", "batch size", "trials", "converged",
-                                             "median epoch")
+    cols = (("seq_len",) if many else ()) + ("timesteps", "batch size", "trials",
+                                             "seeds converged", "median epoch")
     rows = tuple(((str(c.seq_len),) if many else ())
-                 + (str(c.timesteps), str(c.batch_size), str(c.trials), str(c.converged),
-                    f.num(c.median_epoch)) for c in s.stateful_cells)
+                 + (str(c.timesteps), str(c.batch_size), str(c.trials),
+                    f"{c.converged}/{c.members}", f.num(c.median_epoch))
+                 for c in s.stateful_cells)
     return Table("", cols, rows)
 
 

@@ -61,7 +61,7 @@ def _stateful_convergence(ax: Any, s: Summary) -> None:
     for c in s.stateful_cells:  # several seq_lens are pooled per (timesteps, batch size)
         got = cells.setdefault((c.timesteps, c.batch_size), [0, 0])
         got[0] += c.converged
-        got[1] += c.trials
+        got[1] += c.members
     ts = sorted({t for t, _ in cells})
     bs = sorted({b for _, b in cells})
     import numpy as np
@@ -75,8 +75,8 @@ def _stateful_convergence(ax: Any, s: Summary) -> None:
     ax.set_xticks(range(len(bs)), [str(b) for b in bs])
     ax.set_yticks(range(len(ts)), [str(t) for t in ts])
     ax.set(xlabel="batch size (sequences side by side)", ylabel="timesteps per chunk",
-           title="Stateful: converged / trials")
-    ax.figure.colorbar(im, ax=ax, label="converged share")
+           title="Stateful: converged seeds / seeds")
+    ax.figure.colorbar(im, ax=ax, label="converged share of seeds")
 
 
 def _epoch_time(ax: Any, s: Summary) -> None:

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lstmbench.spec import describe_config
+from lstmbench.storage import upgraded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -14,7 +15,8 @@ RESULT_COLUMNS = (
     "arm", "variant", "form", "converged", "convergence_epoch", "best_val_accuracy",
     "final_val_accuracy", "ceiling", "epochs_run", "epoch_ms", "eval_ms", "compile_s",
     "time_to_converge_s", "total_s", "n_params", "n_updates", "engine", "jit", "seed",
-    "fail_reason",
+    "fail_reason", "replicates", "converged_share", "median_epoch", "member_epochs",
+    "member_train_s", "time_to_solution_s", "chosen_blind", "val_accuracy", "train_ms", "versions",
 )
 
 
@@ -23,6 +25,8 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
     rows = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
+        if "spec" in attrs and "converged" in attrs:  # a recorded result: read it as it is now
+            attrs = upgraded(attrs, f"trial {t.number} of study {study.study_name!r}")
         row: dict[str, Any] = {
             "number": t.number,
             "state": t.state.name,
@@ -40,9 +44,6 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
             row.update(stateful=m["stateful"], window=m["window"], timesteps=m["timesteps"],
                        batch_size=m["batch_size"], units=m["units"],
                        seq_len=spec["task"]["seq_len"])
-        row["val_accuracy"] = attrs.get("val_accuracy")
-        row["train_ms"] = attrs.get("train_ms")
-        row["versions"] = attrs.get("versions")
         rows.append(row)
     return rows
 

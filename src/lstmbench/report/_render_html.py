@@ -14,7 +14,7 @@ body { font: 15px/1.5 system-ui, sans-serif; max-width: 1000px; margin: 2em auto
        color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 0.2em; }
 th, td { padding: 0.2em 0.7em; border-bottom: 1px solid #ddd; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th.l, td.l { text-align: left; }
 caption { text-align: left; font-weight: bold; }
 .note { color: #666; font-size: 0.85em; margin: 0 0 1em; }
 figure { margin: 1em 0; } figure img { max-width: 100%; }
@@ -43,13 +43,21 @@ def render_html(summary: Summary, plots: Mapping[str, bytes] | None = None) -> s
             "</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n")
 
 
+LEFT = ' class="l"'
+
+
 def _table(t: Table) -> str:
     rows = ["<table>"]
     if t.title:
         rows.append(f"<caption>{escape(t.title)}</caption>")
+
+    def cells(tag: str, row: tuple[str, ...]) -> str:  # leading word columns align left
+        return "".join(f"<{tag}{LEFT if i < t.left else ''}>{escape(c)}</{tag}>"
+                       for i, c in enumerate(row))
+
     if any(t.columns):
-        rows.append("<tr>" + "".join(f"<th>{escape(c)}</th>" for c in t.columns) + "</tr>")
-    rows += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in t.rows]
+        rows.append(f"<tr>{cells('th', t.columns)}</tr>")
+    rows += [f"<tr>{cells('td', row)}</tr>" for row in t.rows]
     rows.append("</table>")
     if t.note:
         rows.append(f'<p class="note">{escape(t.note)}</p>')

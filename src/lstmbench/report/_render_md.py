@@ -26,7 +26,7 @@ def render_markdown(summary: Summary, plots: Container[str] = ()) -> str:
 def _table(t: Table) -> str:
     lines = [f"**{t.title}**", ""] if t.title else []
     lines.append("| " + " | ".join(_cell(c) for c in t.columns) + " |")
-    lines.append("|" + "|".join("---" if i == 0 else "--:" for i in range(len(t.columns))) + "|")
+    lines.append("|" + "|".join("---" if i < t.left else "--:" for i in range(len(t.columns))) + "|")
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in t.rows]
     if t.note:
         lines += ["", f"<sub>{t.note}</sub>"]

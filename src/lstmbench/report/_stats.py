@@ -1,9 +1,10 @@
-"""The few statistics the report needs: intervals for a share and a median, two-arm tests.
+"""The few statistics the report needs: intervals for a share, a mean and a median, two-arm
+tests, and Holm's adjustment for testing several measures of one study.
 
 Written with ``math`` and numpy, not scipy: importing ``scipy.stats`` alone takes about a second,
 a third of the time ``lstmbench report`` may take. Each function follows scipy's definition
-(``binomtest(...).proportion_ci(method="wilson")``, ``fisher_exact``, ``mannwhitneyu`` with
-``method="auto"``, a percentile bootstrap), and tests check them against scipy.
+(``binomtest(...).proportion_ci(method="wilson")``, ``mannwhitneyu`` with ``method="auto"``, a
+percentile bootstrap) or statsmodels' (``multipletests(method="holm")``); tests check them.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ class Estimate:
 class TestResult:
     """A two-arm test: what was compared, the p-value (None: not enough data) and the sizes."""
 
-    name: str  # e.g. "Fisher exact"
-    measure: str  # e.g. "converged share"
+    name: str  # e.g. "Mann–Whitney U"
+    measure: str  # e.g. "converged share per configuration"
     p_value: float | None
     n_a: int
     n_b: int
-    effect: str  # e.g. "odds ratio 12"; or why there is no p-value
+    effect: str  # e.g. "P(first < second) = 0.10"; or why there is no p-value
+    assumes: str = ""  # what the test takes for granted, in one sentence
+    p_adjusted: float | None = None  # Holm-adjusted over the report's tests (None: no p-value)
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
@@ -58,6 +61,28 @@ def share(successes: int, n: int) -> Estimate:
     return Estimate(successes / n, low, high, n)
 
 
+def mean_share(shares: Sequence[float]) -> Estimate:
+    """Return the mean of per-configuration shares with a seeded percentile-bootstrap 95 %
+    interval over the configurations (none below 2 of them)."""
+    if not shares:
+        return Estimate(None, None, None, 0)
+    mid = statistics.fmean(shares)
+    if len(shares) < 2:
+        return Estimate(mid, None, None, 1)
+    return Estimate(mid, *_bootstrap(shares, "mean"), len(shares))
+
+
+def holm(p_values: Sequence[float | None]) -> list[float | None]:
+    """Return Holm's step-down adjusted p-values (family-wise error), None where there is none."""
+    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
 def median(values: Sequence[float | None]) -> Estimate:
     """Return the median with a seeded percentile-bootstrap 95 % interval (none below 2 values)."""
     clean = [float(v) for v in values if v is not None and math.isfinite(v)]
@@ -66,40 +91,20 @@ def median(values: Sequence[float | None]) -> Estimate:
     mid = statistics.median(clean)
     if len(clean) < 2:
         return Estimate(mid, None, None, 1)
+    return Estimate(mid, *_bootstrap(clean, "median"), len(clean))
+
+
+def _bootstrap(values: Sequence[float], statistic: str) -> tuple[float, float]:
+    """Return the seeded percentile-bootstrap 95 % interval of the median or mean of ``values``."""
     import numpy as np
 
-    data = np.asarray(clean)
+    data = np.asarray(values, dtype=float)
     rng = np.random.default_rng(SEED)
-    medians = np.median(data[rng.integers(0, len(data), (N_RESAMPLES, len(data)))], axis=1)
+    resampled = data[rng.integers(0, len(data), (N_RESAMPLES, len(data)))]
+    stats = np.median(resampled, axis=1) if statistic == "median" else resampled.mean(axis=1)
     alpha = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(medians, [alpha, 1 - alpha])
-    return Estimate(mid, float(low), float(high), len(clean))
-
-
-def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
-    """Return the two-sided p-value of Fisher's exact test of the table ``[[a, b], [c, d]]``."""
-    row, col, n = a + b, a + c, a + b + c + d
-
-    def prob(x: int) -> float:
-        return math.comb(col, x) * math.comb(n - col, row - x) / math.comb(n, row)
-
-    observed = prob(a)
-    lo, hi = max(0, row + col - n), min(row, col)
-    # Tables as likely as the observed one or less, with scipy's relative tolerance.
-    return min(1.0, sum(p for p in map(prob, range(lo, hi + 1)) if p <= observed * (1 + 1e-7)))
-
-
-def fisher(conv_a: int, n_a: int, conv_b: int, n_b: int) -> TestResult:
-    """Return Fisher's exact test of converged / not converged between two arms."""
-    name, measure = "Fisher exact", "converged share"
-    if n_a == 0 or n_b == 0:
-        return TestResult(name, measure, None, n_a, n_b, "an arm has no completed trials")
-    a, b, c, d = conv_a, n_a - conv_a, conv_b, n_b - conv_b
-    if b * c:
-        effect = f"odds ratio {a * d / (b * c):.3g}"
-    else:
-        effect = "odds ratio ∞" if a * d else "odds ratio undefined"
-    return TestResult(name, measure, fisher_exact_p(a, b, c, d), n_a, n_b, effect)
+    low, high = np.quantile(stats, [alpha, 1 - alpha])
+    return float(low), float(high)
 
 
 def mann_whitney_p(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:

@@ -3,88 +3,75 @@
 ``summarize`` is pure: rows in (``trial_rows``), numbers out, so a test can build rows by hand
 and check every number and the exact rendered text. ``load_summary`` adds what only the Optuna
 study knows (parameter importances) and reads the rows from storage.
+
+A trial trains K members (seeds) of one configuration. An arm's convergence probability is the
+mean, over the configurations chosen before any result was seen, of the share of their seeds
+that converged: the chance that a configuration drawn from the arm's space, trained from a
+random seed, converges (see ``_compare`` for why only those configurations).
 """
 
 from __future__ import annotations
 
-import statistics
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstmbench.report._stats import Estimate, TestResult, fisher, mann_whitney, median, share
+from lstmbench.report._compare import blind_rows, compare
+from lstmbench.report._groups import (
+    ARMS,
+    ConfigRow,
+    EpochTime,
+    StatefulCell,
+    WindowRow,
+    configurations,
+    converged_members,
+    epoch_times,
+    member_epochs,
+    members,
+    stateful_cells,
+    tts,
+    windows,
+)
+from lstmbench.report._stats import Estimate, TestResult, mean_share, median
 from lstmbench.report._verdict import verdict_text
 
-ARMS = ("stateful", "stateless")
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 
 @dataclass(frozen=True)
 class BestTrial:
-    """The best trial of an arm: converged with the least training time, else the most accurate."""
+    """The best trial of an arm: the least time to solution, else the most accurate."""
 
     number: int
     config: str
-    converged: bool
-    convergence_epoch: int | None
+    converged: bool  # some member converged
+    replicates: int
+    converged_members: int
+    convergence_epoch: int | None  # the trial's (median over its converged members)
     best_val_accuracy: float
-    train_ms: float | None  # training time to converge (the objective, in ms), converged only
+    time_to_solution_s: float | None  # None: no member converged
     ceiling: float | None
-    val_accuracy: tuple[float, ...]  # the learning curve, one value per epoch
+    val_accuracy: tuple[float, ...]  # the learning curve (mean over members), one value per epoch
 
 
 @dataclass(frozen=True)
 class ArmSummary:
     arm: str
     states: dict[str, int]  # trials of this arm by state
-    converged: int
-    converged_share: Estimate  # of completed trials, Wilson interval
-    epochs_to_converge: Estimate  # converged trials, bootstrap interval of the median
-    train_ms_to_converge: Estimate  # training ms to converge (compile excluded): the objective
-    wall_s_to_converge: Estimate  # trial start to the end of the convergence epoch (compile included)
-    epoch_ms: Estimate  # median epoch train time, every completed trial
+    members: int  # seeds trained by its completed trials
+    converged: int  # of those, seeds that converged
+    converged_share: Estimate  # P(converge): mean share over blind configurations, bootstrap CI
+    epochs_to_converge: Estimate  # converged members, bootstrap interval of the median
+    time_to_solution_s: Estimate  # per trial, where some member converged: median
+    wall_s_to_converge: Estimate  # compile + train + eval to the convergence epoch, per trial
+    epoch_ms: Estimate  # median epoch train time (the whole population's), every completed trial
     best: BestTrial | None
 
     @property
     def complete(self) -> int:
         return self.states.get("COMPLETE", 0)
-
-
-@dataclass(frozen=True)
-class WindowRow:
-    """Stateless trials of one window length: the best they measured beside what is reachable."""
-
-    seq_len: int
-    window: int
-    trials: int
-    converged: int
-    best_accuracy: float
-    ceiling: float | None  # best accuracy any stateless model can reach with this window
-
-
-@dataclass(frozen=True)
-class StatefulCell:
-    """Stateful trials of one (timesteps, batch size): how many converged and how fast."""
-
-    seq_len: int
-    timesteps: int
-    batch_size: int
-    trials: int
-    converged: int
-    median_epoch: float | None
-
-
-@dataclass(frozen=True)
-class EpochTime:
-    """Epoch train times of one arm and batch size (ms): median, range and the points themselves."""
-
-    arm: str
-    batch_size: int
-    trials: int
-    median_ms: float
-    min_ms: float
-    max_ms: float
 
 
 @dataclass(frozen=True)
@@ -116,8 +103,9 @@ class Summary:
     target: float | None  # validation accuracy that counts as converged
     states: dict[str, int]  # every trial of the study by state
     arms: tuple[ArmSummary, ...]
-    tests: tuple[TestResult, ...]
+    tests: tuple[TestResult, ...]  # the first arm against the second; the primary test first
     verdict: str
+    configurations: tuple[ConfigRow, ...]
     windows: tuple[WindowRow, ...]
     stateful_cells: tuple[StatefulCell, ...]
     epoch_times: tuple[EpochTime, ...]
@@ -144,12 +132,10 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
     """Return the summary of a study's trial rows (``trial_rows``); pure, deterministic."""
     spec = spec or {}
     target = spec.get("train", {}).get("target")
-    arms = tuple(_arm(arm, [r for r in rows if r.get("arm") == arm])
-                 for arm in _arms(rows, spec))
-    by = {a.arm: a for a in arms}
-    tests = _tests(rows, by)
+    arms = tuple(_arm(arm, rows) for arm in _arms(rows, spec))
+    tests = compare(rows, arms[0].arm, arms[1].arm) if len(arms) >= 2 else ()
     done = [r for r in rows if r["state"] == "COMPLETE"]
-    windows = _windows(done)
+    window_rows = windows(done)
     return Summary(
         study=study,
         storage=storage,
@@ -158,10 +144,11 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
         states=_states(rows),
         arms=arms,
         tests=tests,
-        verdict=verdict_text(by, tests, windows),
-        windows=windows,
-        stateful_cells=_stateful_cells(done),
-        epoch_times=_epoch_times(done),
+        verdict=verdict_text(arms, tests, window_rows),
+        configurations=configurations(done),
+        windows=window_rows,
+        stateful_cells=stateful_cells(done),
+        epoch_times=epoch_times(done),
         epoch_points=tuple((r["arm"], r["batch_size"], r["epoch_ms"]) for r in done
                            if r.get("epoch_ms") is not None and r.get("batch_size") is not None),
         importances=tuple(importances),
@@ -182,96 +169,41 @@ def _states(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
     return {s: counts[s] for s in (*STATES, *sorted(set(counts) - set(STATES))) if counts[s]}
 
 
-def _arm(arm: str, rows: list[dict[str, Any]]) -> ArmSummary:
-    done = [r for r in rows if r["state"] == "COMPLETE"]
-    conv = [r for r in done if r.get("converged")]
+def _arm(arm: str, rows: Sequence[dict[str, Any]]) -> ArmSummary:
+    mine = [r for r in rows if r.get("arm") == arm]
+    done = [r for r in mine if r["state"] == "COMPLETE"]
+    conv = [r for r in done if converged_members(r)]
     return ArmSummary(
         arm=arm,
-        states=_states(rows),
-        converged=len(conv),
-        converged_share=share(len(conv), len(done)),
-        epochs_to_converge=median([r["convergence_epoch"] for r in conv]),
-        train_ms_to_converge=median([r["value"] * 1e3 for r in conv if r.get("value") is not None]),
-        wall_s_to_converge=median([r["time_to_converge_s"] for r in conv]),
+        states=_states(mine),
+        members=sum(members(r) for r in done),
+        converged=sum(converged_members(r) for r in done),
+        converged_share=mean_share([converged_members(r) / members(r)
+                                    for r in blind_rows(rows, arm)]),
+        epochs_to_converge=median([e for r in done for e in member_epochs(r)]),
+        time_to_solution_s=median([tts(r) for r in conv]),
+        wall_s_to_converge=median([r.get("time_to_converge_s") for r in conv]),
         epoch_ms=median([r["epoch_ms"] for r in done if r.get("epoch_ms") is not None]),
         best=_best(done),
     )
 
 
 def _best(done: list[dict[str, Any]]) -> BestTrial | None:
-    conv = [r for r in done if r.get("converged") and r.get("value") is not None]
+    conv = [r for r in done if converged_members(r)]
     if conv:
-        r = min(conv, key=lambda r: (r["value"], r["number"]))
+        r = min(conv, key=lambda r: (tts(r), -converged_members(r) / members(r), r["number"]))
     elif done:
         r = max(done, key=lambda r: (r.get("best_val_accuracy") or 0.0, -r["number"]))
     else:
         return None
+    solution = tts(r)
     return BestTrial(
-        number=r["number"], config=r.get("config", "?"), converged=bool(r.get("converged")),
+        number=r["number"], config=r.get("config", "?"), converged=bool(converged_members(r)),
+        replicates=members(r), converged_members=converged_members(r),
         convergence_epoch=r.get("convergence_epoch"),
         best_val_accuracy=float(r.get("best_val_accuracy") or 0.0),
-        train_ms=r["value"] * 1e3 if r.get("converged") else None, ceiling=r.get("ceiling"),
+        time_to_solution_s=solution if math.isfinite(solution) else None, ceiling=r.get("ceiling"),
         val_accuracy=tuple(r.get("val_accuracy") or ()),
-    )
-
-
-def _tests(rows: Sequence[dict[str, Any]], by: dict[str, ArmSummary]) -> tuple[TestResult, ...]:
-    a, b = by.get("stateful"), by.get("stateless")
-    if a is None or b is None:
-        return ()
-
-    def values(arm: str, key: str, converged_only: bool) -> list[float]:
-        scale = 1e3 if key == "value" else 1.0  # the objective is in seconds, shown in ms
-        return [r[key] * scale for r in rows if r.get("arm") == arm and r["state"] == "COMPLETE"
-                and r.get(key) is not None and (r.get("converged") or not converged_only)]
-
-    return (
-        fisher(a.converged, a.complete, b.converged, b.complete),
-        mann_whitney(values("stateful", "value", True), values("stateless", "value", True),
-                     "training time to converge"),
-        mann_whitney(values("stateful", "epoch_ms", False), values("stateless", "epoch_ms", False),
-                     "epoch time"),
-    )
-
-
-def _windows(done: list[dict[str, Any]]) -> tuple[WindowRow, ...]:
-    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
-    for r in done:
-        if r.get("arm") == "stateless" and r.get("window") is not None:
-            groups.setdefault((r["seq_len"], r["window"]), []).append(r)
-    out = []
-    for (L, W), rs in sorted(groups.items()):
-        ceilings = [r["ceiling"] for r in rs if r.get("ceiling") is not None]
-        out.append(WindowRow(
-            seq_len=L, window=W, trials=len(rs), converged=sum(bool(r.get("converged")) for r in rs),
-            best_accuracy=max(float(r.get("best_val_accuracy") or 0.0) for r in rs),
-            ceiling=max(ceilings) if ceilings else None,
-        ))
-    return tuple(out)
-
-
-def _stateful_cells(done: list[dict[str, Any]]) -> tuple[StatefulCell, ...]:
-    groups: dict[tuple[int, int, int], list[dict[str, Any]]] = {}
-    for r in done:
-        if r.get("arm") == "stateful" and r.get("timesteps") is not None:
-            groups.setdefault((r["seq_len"], r["timesteps"], r["batch_size"]), []).append(r)
-    out = []
-    for (L, T, B), rs in sorted(groups.items()):
-        epochs = [r["convergence_epoch"] for r in rs if r.get("converged")]
-        out.append(StatefulCell(L, T, B, len(rs), len(epochs),
-                                statistics.median(epochs) if epochs else None))
-    return tuple(out)
-
-
-def _epoch_times(done: list[dict[str, Any]]) -> tuple[EpochTime, ...]:
-    groups: dict[tuple[str, int], list[float]] = {}
-    for r in done:
-        if r.get("epoch_ms") is not None and r.get("batch_size") is not None and r.get("arm"):
-            groups.setdefault((r["arm"], r["batch_size"]), []).append(float(r["epoch_ms"]))
-    order = {a: i for i, a in enumerate(ARMS)}
-    return tuple(
-        EpochTime(arm, B, len(ms), statistics.median(ms), min(ms), max(ms))
-        for (arm, B), ms in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 9), kv[0]))
     )
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from lstmbench.report._load import load_summary
 from lstmbench.report._records import trials_frame
 from lstmbench.report._render_html import render_html
+from lstmbench.report._render_json import render_json
 from lstmbench.report._render_md import render_markdown
 from lstmbench.report._render_rich import render_rich
 from lstmbench.report._summary import Summary
@@ -23,13 +24,14 @@ class ReportOutcome:
 
 
 def run_report(*, study: str | None = None, storage: str | None = None, out: str | Path | None = None,
-               console: Console | None = None,
-               with_importances: bool | None = None) -> ReportOutcome:
+               console: Console | None = None, with_importances: bool | None = None,
+               as_json: bool = False) -> ReportOutcome:
     """Print the report of ``study`` (``"all"``: each) and, with ``out``, write its files there.
 
     Files: ``report.md``, ``report.html`` (self-contained), ``trials.csv`` and ``plots/*.png``;
     several studies get a folder each under ``out``. Parameter importances
-    (``with_importances``) are computed by default only when files are written.
+    (``with_importances``) are computed by default only when files are written. ``as_json``
+    prints each summary as one line of JSON instead of tables.
     """
     console = console or Console()
     rdb, names = find_studies(storage, study)
@@ -39,11 +41,14 @@ def run_report(*, study: str | None = None, storage: str | None = None, out: str
             rdb, name, storage=mask(storage_url(storage)),
             with_importances=out is not None if with_importances is None else with_importances)
         summaries.append(summary)
-        render_rich(summary, console)
+        if as_json:
+            console.file.write(render_json(summary) + "\n")
+        else:
+            render_rich(summary, console)
         if out is not None:
             folder = Path(out) if len(names) == 1 else Path(out) / name
             files += write_files(summary, optuna_study, folder)
-    if files:
+    if files and not as_json:
         console.print(f"\nwrote {len(files)} files to {Path(out)}/", highlight=False)
     return ReportOutcome(summaries, files)
 

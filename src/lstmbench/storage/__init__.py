@@ -11,12 +11,14 @@ from lstmbench.storage._open import (
     open_storage,
 )
 from lstmbench.storage._optuna import QueueEmpty, late_trials, queue_only, queued_params, quiet_optuna
+from lstmbench.storage._results import RESULT_FORMAT, stamped, upgraded
 from lstmbench.storage._studies import SPEC, SPEC_HASH, VERSION, find_studies
 from lstmbench.storage._url import DEFAULT_STORAGE, driver_url, mask, sqlite_path, storage_url
 
 __all__ = [
-    "DEFAULT_HEARTBEAT", "DEFAULT_STORAGE", "SPEC", "SPEC_HASH", "VERSION", "QueueEmpty",
+    "DEFAULT_HEARTBEAT", "DEFAULT_STORAGE", "RESULT_FORMAT", "SPEC", "SPEC_HASH", "VERSION",
+    "QueueEmpty",
     "check_schema", "check_sqlite_file", "driver_url", "find_studies", "first_start_lock",
     "late_trials", "mask", "open_storage", "queue_only", "queued_params", "quiet_optuna",
-    "sqlite_path", "storage_url",
+    "sqlite_path", "stamped", "storage_url", "upgraded",
 ]
