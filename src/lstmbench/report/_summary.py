@@ -42,7 +42,7 @@ class ArmSummary:
     converged_share: Estimate  # of completed trials, Wilson interval
     epochs_to_converge: Estimate  # converged trials, bootstrap interval of the median
     train_ms_to_converge: Estimate  # training ms to converge (compile excluded): the objective
-    wall_s_to_converge: Estimate  # trial start to the end of the convergence epoch (compile included)
+    wall_s_to_converge: Estimate  # compile + train + evaluation s to convergence (time_to_converge_s)
     epoch_ms: Estimate  # median epoch train time, every completed trial
     best: BestTrial | None
 
