@@ -88,3 +88,16 @@ def test_engines_agree_on_the_convergence_epoch(model):
         c, k = got["compiled"], got["keras"]
         assert c.converged and k.converged
         assert abs(c.convergence_epoch - k.convergence_epoch) <= 2, (seed, c.val_accuracy, k.val_accuracy)
+
+
+def test_time_to_converge_is_compile_train_and_evaluation_without_the_callbacks():
+    """A 0.5 s callback after every epoch is not in it; evaluation (a few ms) is: tolerance 0.25 s."""
+    import time
+
+    spec = TrialSpec(model=STATEFUL_T1, task=TaskSpec(n_sequences=40), train=TrainSpec(epochs=4),
+                     seed=0)
+    r = run_trial(spec, on_epoch=lambda *_: time.sleep(0.5))
+    c = r.convergence_epoch
+    assert c is not None and c >= 2  # seed 0 converges in epoch 2: one callback falls before it
+    trained = r.compile_s + sum(r.train_ms[:c]) / 1e3
+    assert trained <= r.time_to_converge_s < trained + 0.25

@@ -16,13 +16,15 @@ from lstmbench.engines._weights import initial_weights
 from lstmbench.feeding import Batches, EvalSet
 
 
-def build_model(units: int, steps: int, batch_size: int, *, stateful: bool) -> Any:
-    """Return a compiled ``Input -> LSTM -> Dense(sigmoid)`` model with a static batch size."""
+def build_model(units: int, steps: int, batch_size: int, *, stateful: bool,
+                recurrent_activation: Any = "sigmoid") -> Any:
+    """Return an ``Input -> LSTM -> Dense(sigmoid)`` model with a static batch size."""
     tensorflow()
     import keras
 
     inputs = keras.Input(shape=(steps, 1), batch_size=batch_size)
-    hidden = keras.layers.LSTM(units, stateful=stateful)(inputs)
+    hidden = keras.layers.LSTM(units, stateful=stateful,
+                               recurrent_activation=recurrent_activation)(inputs)
     outputs = keras.layers.Dense(1, activation="sigmoid")(hidden)
     return keras.Model(inputs, outputs)
 
@@ -39,20 +41,22 @@ class KerasEngine:
 
     def __init__(self, *, units: int, learning_rate: float, seed: int, stateful: bool,
                  batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit_compile: bool | str = "auto") -> None:
+                 jit_compile: bool | str = "auto", recurrent_activation: Any = "sigmoid") -> None:
         tensorflow()
         import keras
 
         _, _, B, T, _ = batch_shape
         n_eval = eval_shape[1]
         self._stateful = stateful
-        self.model = build_model(units, T, B, stateful=stateful)
+        self.model = build_model(units, T, B, stateful=stateful,
+                                 recurrent_activation=recurrent_activation)
         self.model.compile(
             optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
             jit_compile=jit_compile,
         )
         # Validation has its own batch size; a second model with the same weights runs it.
-        self.eval_model = build_model(units, T, n_eval, stateful=True)
+        self.eval_model = build_model(units, T, n_eval, stateful=True,
+                                      recurrent_activation=recurrent_activation)
         self._weights = initial_weights(units, 1, seed)
         self._learning_rate = learning_rate
         self.model.set_weights(self._weights)
@@ -63,6 +67,10 @@ class KerasEngine:
         reset_states(self.model)
         self.model.train_on_batch(batches.xs[0, 0], batches.ys[0])
         self.predict(evalset)
+        self.restore()
+
+    def restore(self) -> None:
+        """Back to the state before any training: initial weights, fresh Adam, zero LSTM state."""
         self.model.set_weights(self._weights)
         for var in self.model.optimizer.variables:
             var.assign(np.zeros(var.shape, dtype=var.dtype))

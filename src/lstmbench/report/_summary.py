@@ -65,7 +65,7 @@ class ArmSummary:
     converged_share: Estimate  # P(converge): mean share over blind configurations, bootstrap CI
     epochs_to_converge: Estimate  # converged members, bootstrap interval of the median
     time_to_solution_s: Estimate  # per trial, where some member converged: median
-    wall_s_to_converge: Estimate  # compile + train + eval to the convergence epoch, per trial
+    wall_s_to_converge: Estimate  # compile + train + eval s to convergence (time_to_converge_s)
     epoch_ms: Estimate  # median epoch train time (the whole population's), every completed trial
     best: BestTrial | None
 

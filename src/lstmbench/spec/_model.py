@@ -18,8 +18,8 @@ ENGINES = ("compiled", "keras")
 # the engine of one is "notebook:variant:form".
 NOTEBOOK_FORMS = (
     "stateless-w10:as-written", "writing-1:as-written", "writing-2:as-written",
-    "writing-2:as-meant", "writing-3:as-meant", "writing-3:label-bug", "writing-4:as-written",
-    "writing-5:as-written",
+    "writing-2:after-reshape", "writing-3:as-meant", "writing-3:label-bug", "writing-4:as-meant",
+    "writing-4:label-bug", "writing-5:as-written",
 )
 NOTEBOOK_ENGINES = tuple(f"notebook:{form}" for form in NOTEBOOK_FORMS)
 XLA = ("auto", "on", "off")

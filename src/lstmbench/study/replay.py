@@ -38,8 +38,10 @@ def stored_trial(study: str, trial: int, storage: str | None) -> Any:
         raise UserError(f"study {study!r} has no trial {trial} (0..{len(s.trials) - 1})", exit_code=1)
     t = found[0]
     if "spec" not in t.user_attrs or "val_accuracy" not in t.user_attrs:
+        reason = t.user_attrs.get("fail_reason")
         raise UserError(f"trial {trial} of {study!r} has no recorded result to compare "
-                        f"(state {t.state.name}): replay a COMPLETE trial", exit_code=1)
+                        f"(state {t.state.name}{': ' + reason if reason else ''}): replay a "
+                        "COMPLETE trial", exit_code=1)
     return t
 
 
@@ -53,9 +55,9 @@ def stored_spec(attrs: dict[str, Any]) -> TrialSpec:
     if attrs.get("form", "canonical") != "canonical" and not data["train"]["engine"].startswith(
             "notebook:"):
         raise UserError(f"this trial ran the notebook form {attrs.get('variant')}:{attrs['form']} "
-                        "as lstmbench ran it before its notebook engines (Keras 3's sigmoid, compile "
-                        "inside epoch 1): it cannot be replayed like for like; run the study again",
-                        exit_code=1)
+                        "as lstmbench ran it before the forms became engines (Keras 3's sigmoid, "
+                        "not the notebook's hard_sigmoid): it cannot be replayed like for like; "
+                        "run the study again", exit_code=1)
     if "xla" not in data["train"] and attrs.get("jit") is not None:
         data = {**data, "train": {**data["train"], "xla": "on" if attrs["jit"] else "off"}}
     return TrialSpec.from_dict(data)
