@@ -1,4 +1,5 @@
-"""Engines train one model on the layouts of ``feeding``; they never import Optuna."""
+"""Engines train one model, or a population of K members, on the layouts of ``feeding``;
+they never import Optuna."""
 
 from __future__ import annotations
 
@@ -45,4 +46,6 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
     return CompiledEngine(jit=choose_jit(spec, batches) if jit is None else jit, **common)
 
 
-__all__ = ["Engine", "choose_jit", "make_engine", "score"]
+from lstmbench.engines._population import Population, make_population  # noqa: E402
+
+__all__ = ["Engine", "Population", "choose_jit", "make_engine", "make_population", "score"]
