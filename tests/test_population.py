@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import numpy as np
 import pytest
 
@@ -81,3 +84,109 @@ def test_member_specs_share_the_data_and_member_zero_is_the_trial_itself():
     # members of neighbouring trials (seeds 7 and 8) never share a seed
     neighbour = TrialSpec(model=spec.model, train=spec.train, seed=8)
     assert not set(spec.member_seeds) & set(neighbour.member_seeds)
+
+
+# --------------------------------------------------------------------------- the trial runner
+
+TINY = TaskSpec(n_sequences=20, seq_len=4)
+T1 = ModelConfig(stateful=True, timesteps=1, batch_size=1, units=4)
+
+
+class _Scripted:
+    """A member that scores what its script says: validation accuracy 1 (``"T"``) or about
+    0.5 (``"F"``) per epoch, and a NaN loss where the script says ``"N"``."""
+
+    name, jit, n_params = "scripted", False, 0
+
+    def __init__(self, script: str) -> None:
+        self.script, self.epoch = script, 0
+
+    def warm_up(self, batches, evalset) -> None:
+        pass
+
+    def train_epoch(self, batches) -> float:
+        self.epoch += 1
+        return math.nan if self.script[self.epoch - 1] == "N" else 0.5 / self.epoch
+
+    def predict(self, evalset) -> np.ndarray:
+        y = np.broadcast_to(evalset.yv, evalset.xv.shape[:2]).copy()
+        if self.script[self.epoch - 1] != "T":
+            y[:, : len(evalset.yv) // 2 + 1] = 1 - y[:, : len(evalset.yv) // 2 + 1]  # half wrong
+        return y
+
+
+def _scripted_trial(scripts: list[str], **train):
+    from lstmbench.trial import run_trial
+
+    spec = TrialSpec(model=T1, task=TINY, seed=40,
+                     train=TrainSpec(replicates=len(scripts), epochs=len(scripts[0]), **train))
+
+    def factory(member_spec, batches, evalset):
+        return _Scripted(scripts[spec.member_seeds.index(member_spec.seed)])
+
+    return run_trial(spec, engine_factory=factory)
+
+
+def test_run_trial_keeps_each_members_convergence_and_divergence():
+    r = _scripted_trial(["FTTT", "FFFF", "TTTT", "FNNN"])
+    assert r.epochs_run == 4  # member 1 never converges: the whole budget runs
+    assert r.replicates == 4 and r.member_seeds == [40 + i * 1_000_000 for i in range(4)]
+    assert r.member_epochs == [2, None, 1, None]
+    assert r.member_diverged == [None, None, None, 2]
+    assert r.converged and r.converged_share == 0.5
+    assert r.median_epoch == 1.5 and r.convergence_epoch == 1  # the lower middle: an actual epoch
+    assert r.member_best_val_accuracy[0] == r.member_best_val_accuracy[2] == 1.0
+    assert r.member_best_val_accuracy[1] < 0.99 and r.best_val_accuracy == 1.0
+    assert r.member_val_accuracy[0][0] < 0.99 and r.member_val_accuracy[0][1:] == [1.0] * 3
+    assert r.member_train_loss[3] == [0.5, None, None, None]  # NaN stored as None (JSON-safe)
+    # the trial's curves are member means (losses over the finite members)
+    assert r.val_accuracy[3] == pytest.approx(np.mean([c[3] for c in r.member_val_accuracy]))
+    assert r.train_loss[1] == pytest.approx(0.25)
+    # seconds: a member's share of the population's training seconds through its epoch
+    budget = sum(r.train_ms) / 1e3 / 4
+    assert r.member_train_s[0] == pytest.approx(sum(r.train_ms[:2]) / 1e3 / 4)
+    assert r.member_train_s[1] is None and r.member_train_s[3] is None
+    expected = np.mean([r.member_train_s[0], budget, r.member_train_s[2], budget]) / 0.5
+    assert r.time_to_solution_s == pytest.approx(expected)
+    assert r.time_to_converge_s is not None and r.time_to_converge_s <= r.total_s
+
+
+def test_run_trial_stops_when_every_member_has_converged_and_fails_when_all_diverge():
+    from lstmbench.errors import TrainingDiverged
+
+    r = _scripted_trial(["FFTF", "TTTT"])
+    assert r.epochs_run == 3 and r.member_epochs == [3, 1] and r.converged_share == 1.0
+    r = _scripted_trial(["FFTF", "TTTT"], stop_at_convergence=False)
+    assert r.epochs_run == 4 and r.member_epochs == [3, 1]
+    r = _scripted_trial(["FFFF", "FFFF"])
+    assert not r.converged and r.convergence_epoch is None and r.median_epoch is None
+    assert r.converged_share == 0.0 and r.time_to_solution_s == math.inf
+    with pytest.raises(TrainingDiverged, match="every one of 2 members"):
+        _scripted_trial(["FNFF", "FFNF"])
+
+
+def test_time_to_solution_counts_failed_members_with_the_whole_budget():
+    from lstmbench.trial import time_to_solution
+
+    # budget 4 s / 2 members = 2 s; runs 1 s and 2 s, mean 1.5 s, share 1/2: 3 s
+    assert time_to_solution([1.0, None], [1000.0, 3000.0], 2) == pytest.approx(3.0)
+    assert time_to_solution([1.0, 3.0], [4000.0], 2) == pytest.approx(2.0)
+    assert time_to_solution([None, None], [4000.0], 2) == math.inf
+
+
+def test_member_of_a_trial_is_the_one_member_trial_of_its_member_spec():
+    """The runner on real (tiny) training: member 2 of 3 against its own one-member trial."""
+    from lstmbench.trial import run_trial
+
+    spec = TrialSpec(model=T1, task=TINY, seed=2,
+                     train=TrainSpec(replicates=3, epochs=3, stop_at_convergence=False))
+    r = run_trial(spec, jit=False)
+    one = run_trial(spec.member_spec(2), jit=False)
+    assert one.replicates == 1 and one.seed == r.member_seeds[2]
+    assert r.member_val_accuracy[2] == one.val_accuracy  # the same predictions, to the sample
+    np.testing.assert_allclose(r.member_train_loss[2], one.train_loss, atol=TOLERANCE)
+    assert r.member_epochs[2] == one.convergence_epoch
+    # and member 0 is the one-seed trial of the same spec, as before replicates existed
+    zero = run_trial(dataclasses.replace(spec, train=dataclasses.replace(spec.train, replicates=1)),
+                     jit=False)
+    assert r.member_val_accuracy[0] == zero.val_accuracy
