@@ -8,7 +8,14 @@ import sys
 from typing import Any
 
 from lstmbench.commands import add_storage_flag
-from lstmbench.spec import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec import (
+    ENGINES,
+    MEMBER_SEED_STRIDE,
+    ModelConfig,
+    TaskSpec,
+    TrainSpec,
+    TrialSpec,
+)
 
 
 def register(sub: Any) -> None:
@@ -40,6 +47,9 @@ def register(sub: Any) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="chance of a random 1 at steps > 0 (default: 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, order and weights (default: 0)")
+    p.add_argument("--replicates", type=int, default=TrainSpec.replicates, metavar="K",
+                   help="members trained side by side, member i with its own weights and order "
+                        f"(seed + i * {MEMBER_SEED_STRIDE:_}) on the same data (default: 1)")
     p.add_argument("--target", type=float, default=TrainSpec.target,
                    help=f"validation accuracy that counts as converged (default: {TrainSpec.target})")
     p.add_argument("--lr", type=float, default=TrainSpec.learning_rate,
@@ -80,7 +90,8 @@ def spec_from_args(args: argparse.Namespace) -> TrialSpec:
         task=TaskSpec(n_sequences=args.sequences, seq_len=args.seq_len,
                       val_fraction=args.val_fraction, noise=args.noise),
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
-                        learning_rate=args.lr, stop_at_convergence=args.stop),
+                        learning_rate=args.lr, stop_at_convergence=args.stop,
+                        replicates=args.replicates),
         seed=args.seed,
     )
 
@@ -105,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_trial(spec, jit=_jit(args.xla))
     if args.json:
-        json.dump(result.to_dict(), sys.stdout)
+        tts = result.time_to_solution_s
+        json.dump({**result.to_dict(), "time_to_solution_s": tts if tts < float("inf") else None},
+                  sys.stdout)
         sys.stdout.write("\n")
     else:
         from lstmbench.commands._show import print_result

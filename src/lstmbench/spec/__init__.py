@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from lstmbench.spec._model import ENGINES, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec._model import (
+    ENGINES,
+    MEMBER_SEED_STRIDE,
+    ModelConfig,
+    TaskSpec,
+    TrainSpec,
+    TrialSpec,
+)
 from lstmbench.spec._study import (
     ARMS,
     ObjectiveSpec,
@@ -18,6 +25,7 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "MEMBER_SEED_STRIDE",
     "ModelConfig",
     "ObjectiveSpec",
     "SamplerSpec",
