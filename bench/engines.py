@@ -1,6 +1,6 @@
 """Per-epoch training time of four ways to train the notebook's stateful LSTM, in one process.
 
-    python bench/engines.py [--json FILE] [--reps N]
+    python bench/engines.py [--json FILE] [--reps N] [--only METHOD ...] [--population-only]
 
 - ``notebook``  the seed notebook's 写法1: batch 1, ``train_on_batch`` per single timestep with
   its ``np.expand_dims`` packing, the stateful layers reset after every sequence (B=1 only);
@@ -9,6 +9,10 @@
   and a callback that resets the stateful layers where a batch of sequences starts;
 - ``compiled``  lstmbench's default engine through ``run_trial`` (XLA on), and ``compiled-nojit``
   (the same program without XLA) for the compile-time / epoch-time trade-off.
+
+- ``population`` K = 1, 4, 16, 64 members of one configuration in one compiled program
+  (``bench/_population.py``): epoch ms of the population and per member. ``--population-only``
+  runs just these rows and writes them into an existing ``--json`` file, keeping its other rows.
 
 Task: first-bit, 100 x 20 (90 training sequences), stateful, T=1, 8 units, B=1 and B=10. Each
 repetition starts from the seeded weights (seed = repetition) and trains a fixed number of
@@ -36,10 +40,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import machine, print_table, summary
+from _population import population_only, population_section, print_population
 
 UNITS = 8
 TARGET = 0.99
 EPOCHS = {1: 4, 10: 25}  # epochs per repetition: enough to converge at each batch size
+POPULATION_EPOCHS = 6  # per repetition and K: 5 timed epochs after the first
 
 
 def _task(seed: int) -> Any:
@@ -302,13 +308,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every row and the ratios here")
     parser.add_argument("--reps", type=int, default=4, help="repetitions (seeds) per row")
     parser.add_argument("--only", nargs="*", help="methods to run (default: all)")
+    parser.add_argument("--population-only", action="store_true",
+                        help="only the population rows; with --json, update them in that file")
     args = parser.parse_args(argv)
+    if args.population_only:
+        return population_only(args.reps, args.json, epochs=POPULATION_EPOCHS, units=UNITS)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from lstmbench.engines._tf import tensorflow
 
     tensorflow()
     load_before = os.getloadavg()
-    want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-nojit"])
+    want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-nojit",
+                             "population"])
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
     for B in (1, 10):
@@ -328,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                 pooled[m].extend(runs[m](range(rep, rep + 1)))
         rows += [pooled[m].row(m, B) for m in methods]
         print(f"B={B} done", file=sys.stderr)
+    population = (population_section(args.reps, epochs=POPULATION_EPOCHS, units=UNITS)
+                  if "population" in want else None)
     load_after = os.getloadavg()
 
     def ratio(a: float | None, b: float | None) -> float | None:
@@ -354,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         "checks": checks,
         "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": load_after},
     }
+    if population is not None:
+        result["population"] = population
     table = []
     for r in rows:
         e, c, k = r["epoch_ms"], r["time_to_converge_s"], r["compile_s"]
@@ -367,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     print_table("Per-epoch training time, stateful T=1, 8 units, 100x20 task",
                 ["method", "B", "epoch ms (median)", "min–max", "n", "converge s (median, range)",
                  "conv. epochs", "compile s"], table)
+    if population is not None:
+        print_population(population)
     print("ratios:", json.dumps(result["ratios"]))
     print("checks:", json.dumps(checks))
     if args.json:

@@ -25,6 +25,7 @@ n_sequences = 24
 seq_len = 4
 [train]
 epochs = 3
+replicates = 2
 [space]
 timesteps = [1, 2]
 stateful_batch_size = [5]

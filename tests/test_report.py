@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -532,17 +533,38 @@ def test_summary_of_a_real_study_is_consistent(report_study):
     assert summary.trials == len(study.trials) == 6 and summary.states == {"COMPLETE": 6}
     assert [a.arm for a in summary.arms] == ["stateful", "stateless"]
     for a in summary.arms:
-        assert a.complete == 3 and 0 <= a.converged <= a.complete
-        assert a.epochs_to_converge.n == a.train_ms_to_converge.n == a.converged
+        assert a.complete == 3 and a.members == 6 and 0 <= a.converged <= a.members  # 2 seeds each
+        assert a.epochs_to_converge.n == a.converged  # one epoch per converged seed
+        assert a.converged_share.n >= 1  # TPE's random start-up: chosen before any result
         assert a.epoch_ms.n == 3 and a.epoch_ms.value > 0
         assert a.best is not None and len(a.best.val_accuracy) >= 1
-    assert sum(w.trials for w in summary.windows) == 3
-    assert sum(c.trials for c in summary.stateful_cells) == 3
+    assert sum(w.members for w in summary.windows) == 6
+    assert sum(c.members for c in summary.stateful_cells) == 6
+    assert sum(c.members for c in summary.configurations) == 12
     for w in summary.windows:
         assert w.best_accuracy <= w.ceiling + 1e-9  # nothing beats the analytic ceiling
     assert [i.note for i in summary.importances] == ["not enough trials (3 completed; needs 4)"] * 2
     assert dict(summary.environment)["engine"] == "compiled (XLA off)"
-    assert summary.verdict.startswith("Stateful LSTMs converged in ")
+    assert summary.verdict.startswith("Drawn at random and trained from a random seed, a stateful ")
+    assert summary.tests[0].measure == "converged share per configuration"
+
+
+def test_report_json_is_the_summary(report_study, capsys):
+    url, name, _ = report_study
+    assert main(["report", "--storage", url, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    summary = load_summary(find_studies(url, None)[0], name, storage=url)[0]
+    assert data["api_version"] == 1 and data["study"] == name
+    assert data["primary_test"] == "converged share per configuration"
+    assert data["p"] == summary.tests[0].p_adjusted
+    assert [a["arm"] for a in data["arms"]] == ["stateful", "stateless"]
+    assert [a["converged_share"]["value"] for a in data["arms"]] == [
+        a.converged_share.value for a in summary.arms]
+    first = data["configurations"][0]
+    assert {"arm", "config", "trials", "members", "converged", "share",
+            "time_to_solution_s"} <= set(first) and {"value", "low", "high", "n"} <= set(first["share"])
+    assert all(t["assumes"] and "p_adjusted" in t for t in data["tests"])
+    assert data["verdict"] == summary.verdict
 
 
 def test_report_writes_markdown_html_csv_and_plots(report_study, tmp_path):

@@ -10,6 +10,10 @@ Both layouts share one shape so that one engine serves both arms:
 
 Stateless is the case ``n_chunks = 1``, ``T = window``: a batch is ``B`` windows, each from zero.
 Stateful is ``T = timesteps``, ``n_chunks = seq_len / T``: a batch is ``B`` whole sequences.
+
+A population of K members (``population_batches``) gains a member axis after the chunk axis:
+``xs (n_batches, n_chunks, K, B, T, 1)``, ``ys (n_batches, K, B)``; member i's slice is exactly
+the one-member batches of its seed, so update ``(b, k)`` feeds chunk k of every member's batch b.
 """
 
 from __future__ import annotations
@@ -23,12 +27,20 @@ from lstmbench.spec import ModelConfig
 
 @dataclass(frozen=True)
 class Batches:
-    xs: np.ndarray  # (n_batches, n_chunks, B, T, 1) float32
-    ys: np.ndarray  # (n_batches, B) float32
+    xs: np.ndarray  # (n_batches, n_chunks, B, T, 1), or (n_batches, n_chunks, K, B, T, 1)
+    ys: np.ndarray  # (n_batches, B), or (n_batches, K, B) with a member axis; float32
 
     @property
     def n_updates(self) -> int:
         return self.xs.shape[0] * self.xs.shape[1]
+
+    def with_member_axis(self) -> Batches:
+        """These one-model batches as a population of one."""
+        return Batches(self.xs[:, :, None], self.ys[:, None])
+
+    def member(self, i: int) -> Batches:
+        """Member ``i``'s own batches, out of population batches."""
+        return Batches(self.xs[:, :, i], self.ys[:, i])
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,15 @@ def train_batches(
     n_chunks, T = samples.shape[1], samples.shape[2]
     xs = samples.reshape(n_batches, B, n_chunks, T).transpose(0, 2, 1, 3)[..., None]
     return Batches(np.ascontiguousarray(xs), labels.reshape(n_batches, B))
+
+
+def population_batches(
+    x: np.ndarray, y: np.ndarray, model: ModelConfig, *, seeds: list[int], epoch: int,
+    shuffle: bool,
+) -> Batches:
+    """One epoch of :func:`train_batches` for each member seed, stacked on a member axis."""
+    each = [train_batches(x, y, model, seed=s, epoch=epoch, shuffle=shuffle) for s in seeds]
+    return Batches(np.stack([b.xs for b in each], axis=2), np.stack([b.ys for b in each], axis=1))
 
 
 def eval_set(x: np.ndarray, y: np.ndarray, model: ModelConfig) -> EvalSet:

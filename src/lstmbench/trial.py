@@ -16,7 +16,8 @@ import numpy as np
 
 from lstmbench import __version__
 from lstmbench.errors import TrainingDiverged
-from lstmbench.feeding import eval_set, train_batches, windows
+from lstmbench.feeding import Batches, eval_set, population_batches, windows
+from lstmbench.measures import time_to_solution
 from lstmbench.spec import TrialSpec
 from lstmbench.task import make_task, window_ceiling
 
@@ -27,7 +28,30 @@ EpochCallback = Callable[[int, float, float], None]
 
 @dataclass(frozen=True)
 class TrialResult:
-    """What one trial did, with the timings of the harness's own monotonic clock."""
+    """What one trial did, with the timings of the harness's own monotonic clock.
+
+    A trial trains ``replicates`` members (K) of one configuration side by side, member i from
+    seed ``member_seeds[i]`` (see ``TrialSpec``); with K = 1 every key means what it always
+    did. With K > 1 the keys of a one-seed trial summarise the members:
+
+    - ``converged``: at least one member reached the target (``converged_share`` says how many);
+    - ``convergence_epoch``: the median convergence epoch of the converged members, the lower
+      middle one for an even count (so it is an epoch some member converged at); ``median_epoch``
+      is the plain median;
+    - ``best_val_accuracy``: the best of any member in any epoch (``converged`` iff >= target);
+    - ``val_accuracy``, ``train_loss``, ``val_loss``: per epoch, the mean over members (losses over
+      the members whose loss is still finite); ``final_val_accuracy`` is the last of them;
+    - ``time_to_converge_s``: compile, train and evaluation seconds through epoch
+      ``convergence_epoch`` (the whole population's);
+    - timings (``epoch_ms``, ``train_ms``, ``eval_ms``, ``compile_s``) are the whole population's;
+      ``n_params`` is per member; ``seed`` is the trial's, which is member 0's.
+
+    Per member (lists of K): ``member_epochs`` (convergence epoch or None), ``member_best_val_accuracy``,
+    ``member_train_s`` (its share of the population's training seconds through its convergence
+    epoch, i.e. those seconds / K; None if it did not converge), ``member_diverged`` (epoch its
+    loss stopped being finite, or None) and the curves ``member_val_accuracy``,
+    ``member_train_loss``, ``member_val_loss`` (non-finite values as None).
+    """
 
     converged: bool
     convergence_epoch: int | None  # 1-based; None when the target was never reached
@@ -54,10 +78,28 @@ class TrialResult:
     reused_program: bool
     spec: dict[str, Any]
     seed: int
+    replicates: int
+    converged_share: float  # converged members / replicates
+    median_epoch: float | None  # median convergence epoch over converged members
+    member_seeds: list[int]
+    member_epochs: list[int | None]
+    member_best_val_accuracy: list[float]
+    member_train_s: list[float | None]
+    member_diverged: list[int | None]
+    member_val_accuracy: list[list[float]]
+    member_train_loss: list[list[float | None]]
+    member_val_loss: list[list[float | None]]
     versions: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def time_to_solution_s(self) -> float:
+        """Expected training seconds to one converged model (``lstmbench.measures``): a failed
+        member counts its whole run, the population's training seconds / K."""
+        budget_s = sum(self.train_ms) / 1e3 / self.replicates
+        return time_to_solution(self.member_train_s, [budget_s] * self.replicates)
 
 
 def versions() -> dict[str, str]:
@@ -101,6 +143,47 @@ def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> flo
     return window_ceiling(w, wy)
 
 
+class _Members:
+    """Each member's curves, convergence and divergence, filled in epoch by epoch."""
+
+    def __init__(self, replicates: int, target: float) -> None:
+        self.target = target
+        self.val_accuracy: list[list[float]] = [[] for _ in range(replicates)]
+        self.train_loss: list[list[float | None]] = [[] for _ in range(replicates)]
+        self.val_loss: list[list[float | None]] = [[] for _ in range(replicates)]
+        self.epochs: list[int | None] = [None] * replicates
+        self.diverged: list[int | None] = [None] * replicates
+
+    def record(self, epoch: int, losses: np.ndarray, scores: list[tuple[float, float]]) -> None:
+        for i, (loss, (v_loss, v_acc)) in enumerate(zip(losses, scores)):
+            if self.diverged[i] is None and not math.isfinite(loss):
+                self.diverged[i] = epoch
+            self.train_loss[i].append(_finite(float(loss)))
+            self.val_loss[i].append(_finite(v_loss))
+            self.val_accuracy[i].append(v_acc)
+            # A diverged member predicts from NaN weights: it never counts as converged.
+            if self.epochs[i] is None and self.diverged[i] is None and v_acc >= self.target:
+                self.epochs[i] = epoch
+
+    @property
+    def all_diverged(self) -> bool:
+        return all(d is not None for d in self.diverged)
+
+    @property
+    def all_done(self) -> bool:
+        """Every member converged (or diverged, so it never will)."""
+        return all(e is not None or d is not None for e, d in zip(self.epochs, self.diverged))
+
+    def mean_curve(self, curves: list[list[Any]], epoch: int) -> float:
+        """The mean over members of epoch ``epoch``'s values that are finite (NaN if none)."""
+        values = [c[epoch - 1] for c in curves if c[epoch - 1] is not None]
+        return statistics.fmean(values) if values else math.nan
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def resolved_spec(spec: TrialSpec, jit: bool) -> TrialSpec:
     """Return ``spec`` with ``train.xla`` set to what the engine did ("on" or "off")."""
     train = dataclasses.replace(spec.train, xla="on" if jit else "off")
@@ -108,88 +191,126 @@ def resolved_spec(spec: TrialSpec, jit: bool) -> TrialSpec:
 
 
 def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> TrialResult:
-    """Train ``spec`` for up to ``spec.train.epochs``, evaluating after every epoch.
+    """Train the ``spec.train.replicates`` members of ``spec`` for up to ``spec.train.epochs``,
+    evaluating every member after every epoch.
 
-    Stops at the convergence epoch when ``spec.train.stop_at_convergence``. The result's spec
-    holds the XLA choice as resolved ("on"/"off"): replaying it runs the same program. Raises
-    :class:`TrainingDiverged` when the training loss stops being finite.
+    With ``spec.train.stop_at_convergence`` stops once every member has converged. Raises
+    :class:`TrainingDiverged` when every member's training loss has stopped being finite.
+    ``on_epoch`` gets the mean over members of the validation accuracy and the training loss.
+    The result's spec holds the XLA choice as resolved ("on"/"off"): a replay runs the same
+    program.
     """
-    from lstmbench.engines import make_engine, score, tensorflow
+    from lstmbench.engines import make_population, score, tensorflow
 
     tensorflow()  # importing TensorFlow is start-up, not this trial's compile time
     import keras  # noqa: F401
 
     start = time.perf_counter()
-    data = make_task(spec.task, spec.seed)
+    data = make_task(spec.task, spec.data_seed)
     model, train = spec.model, spec.train
     evalset = eval_set(data.x_val, data.y_val, model)
 
-    def batches_for(epoch: int):
-        return train_batches(
-            data.x_train, data.y_train, model, seed=spec.seed, epoch=epoch, shuffle=train.shuffle
-        )
+    def batches_for(epoch: int) -> Batches:
+        return population_batches(data.x_train, data.y_train, model, seeds=spec.member_seeds,
+                                  epoch=epoch, shuffle=train.shuffle)
 
     first = batches_for(1)
     t0 = time.perf_counter()
-    engine = make_engine(spec, first, evalset)
-    reused = bool(getattr(engine, "reused", False))
-    engine.warm_up(first, evalset)
-    compile_s = time.perf_counter() - t0
+    population = make_population(spec, first, evalset)
+    reused = bool(getattr(population, "reused", False))
+    population.warm_up(first, evalset)
+    timing = _Timing(start=start, compile_s=time.perf_counter() - t0, reused=reused)
 
-    val_acc: list[float] = []
-    val_loss: list[float] = []
-    train_loss: list[float] = []
-    train_ms: list[float] = []
-    eval_ms: list[float] = []
-    converged_at: int | None = None
-    time_to_converge: float | None = None
-    spent = compile_s  # compile + train + evaluation seconds so far
+    members = _Members(train.replicates, train.target)
     for epoch in range(1, train.epochs + 1):
         batches = first if epoch == 1 else batches_for(epoch)
         t0 = time.perf_counter()
-        loss = engine.train_epoch(batches)
+        losses = population.train_epoch(batches)
         t1 = time.perf_counter()
-        probs = engine.predict(evalset)
+        probs = population.predict(evalset)
         t2 = time.perf_counter()
-        if not math.isfinite(loss):
-            raise TrainingDiverged(f"train loss became {loss} in epoch {epoch}")
-        v_loss, v_acc = score(probs, evalset.yv)
-        spent += t2 - t0
-        train_ms.append((t1 - t0) * 1e3)
-        eval_ms.append((t2 - t1) * 1e3)
-        train_loss.append(loss)
-        val_loss.append(v_loss)
-        val_acc.append(v_acc)
-        if converged_at is None and v_acc >= train.target:
-            converged_at = epoch
-            time_to_converge = spent
+        timing.epoch(t1 - t0, t2 - t1)
+        members.record(epoch, losses, [score(p, evalset.yv) for p in probs])
+        if members.all_diverged:
+            raise TrainingDiverged(_diverged_message(losses, epoch))
         if on_epoch is not None:
-            on_epoch(epoch, v_acc, loss)
-        if converged_at is not None and train.stop_at_convergence:
+            on_epoch(epoch, members.mean_curve(members.val_accuracy, epoch),
+                     members.mean_curve(members.train_loss, epoch))
+        if train.stop_at_convergence and members.all_done:
             break
+    ceiling = layout_ceiling(spec, data.x_val, data.y_val)
+    return _result(spec, members, timing, population, ceiling, first.n_updates)
+
+
+def _diverged_message(losses: np.ndarray, epoch: int) -> str:
+    if len(losses) == 1:
+        return f"train loss became {float(losses[0])} in epoch {epoch}"
+    return f"the train loss of every one of {len(losses)} members became non-finite (by epoch {epoch})"
+
+
+@dataclass
+class _Timing:
+    """The trial's clock readings: compile, then each epoch's train and eval time."""
+
+    start: float
+    compile_s: float
+    reused: bool
+    train_ms: list[float] = field(default_factory=list)
+    eval_ms: list[float] = field(default_factory=list)
+    # compile + train + evaluation seconds to the end of each epoch: what converging costs,
+    # without making the data or writing epochs to the storage
+    spent_s: list[float] = field(default_factory=list)
+
+    def epoch(self, train_s: float, eval_s: float) -> None:
+        self.train_ms.append(train_s * 1e3)
+        self.eval_ms.append(eval_s * 1e3)
+        self.spent_s.append((self.spent_s[-1] if self.spent_s else self.compile_s) + train_s + eval_s)
+
+
+def _result(spec: TrialSpec, members: _Members, timing: _Timing, population: Any,
+            ceiling: float, n_updates: int) -> TrialResult:
+    """Assemble the trial's result from its members' records and its clock readings."""
+    K, epochs_run = spec.train.replicates, len(timing.train_ms)
+    converged = sorted(e for e in members.epochs if e is not None)
+    epoch = statistics.median_low(converged) if converged else None
+    curve = [members.mean_curve(members.val_accuracy, e) for e in range(1, epochs_run + 1)]
+
+    def train_s(e: int | None) -> float | None:  # a member's share of the population's seconds
+        return None if e is None else sum(timing.train_ms[:e]) / 1e3 / K
 
     return TrialResult(
-        converged=converged_at is not None,
-        convergence_epoch=converged_at,
-        best_val_accuracy=max(val_acc),
-        final_val_accuracy=val_acc[-1],
-        val_accuracy=val_acc,
-        train_loss=train_loss,
-        val_loss=val_loss,
-        ceiling=layout_ceiling(spec, data.x_val, data.y_val),
-        epochs_run=len(val_acc),
-        epoch_ms=statistics.median(train_ms[1:] or train_ms),
-        train_ms=train_ms,
-        eval_ms=statistics.median(eval_ms),
-        compile_s=compile_s,
-        time_to_converge_s=time_to_converge,
-        total_s=time.perf_counter() - start,
-        n_params=engine.n_params,
-        n_updates=first.n_updates,
-        engine=engine.name,
-        jit=engine.jit,
-        reused_program=reused,
-        spec=resolved_spec(spec, engine.jit).to_dict(),
+        converged=epoch is not None,
+        convergence_epoch=epoch,
+        best_val_accuracy=max(max(c) for c in members.val_accuracy),
+        final_val_accuracy=curve[-1],
+        val_accuracy=curve,
+        train_loss=[members.mean_curve(members.train_loss, e) for e in range(1, epochs_run + 1)],
+        val_loss=[members.mean_curve(members.val_loss, e) for e in range(1, epochs_run + 1)],
+        ceiling=ceiling,
+        epochs_run=epochs_run,
+        epoch_ms=statistics.median(timing.train_ms[1:] or timing.train_ms),
+        train_ms=timing.train_ms,
+        eval_ms=statistics.median(timing.eval_ms),
+        compile_s=timing.compile_s,
+        time_to_converge_s=None if epoch is None else timing.spent_s[epoch - 1],
+        total_s=time.perf_counter() - timing.start,
+        n_params=population.n_params,
+        n_updates=n_updates,
+        engine=population.name,
+        jit=population.jit,
+        reused_program=timing.reused,
+        spec=resolved_spec(spec, population.jit).to_dict(),
         seed=spec.seed,
+        replicates=K,
+        converged_share=len(converged) / K,
+        median_epoch=float(statistics.median(converged)) if converged else None,
+        member_seeds=spec.member_seeds,
+        member_epochs=members.epochs,
+        member_best_val_accuracy=[max(c) for c in members.val_accuracy],
+        member_train_s=[train_s(e) for e in members.epochs],
+        member_diverged=members.diverged,
+        member_val_accuracy=members.val_accuracy,
+        member_train_loss=members.train_loss,
+        member_val_loss=members.val_loss,
         versions=versions(),
     )

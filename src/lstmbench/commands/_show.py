@@ -16,7 +16,8 @@ def print_result(result: TrialResult, console: Console | None = None) -> None:
     summary.add_column(style="bold")
     summary.add_column()
     conv = (
-        f"yes, epoch {result.convergence_epoch}" if result.converged
+        f"yes, epoch {result.convergence_epoch}"
+        + (" (median member)" if result.replicates > 1 else "") if result.converged
         else f"no (target {result.spec['train']['target']} not reached in {result.epochs_run} epochs)"
     )
     rows = [
@@ -31,6 +32,14 @@ def print_result(result: TrialResult, console: Console | None = None) -> None:
         ("parameters", str(result.n_params)),
         ("seed", str(result.seed)),
     ]
+    if result.replicates > 1:
+        tts = result.time_to_solution_s
+        epochs = " ".join("-" if e is None else str(e) for e in result.member_epochs)
+        rows[1:1] = [
+            ("members converged", f"{round(result.converged_share * result.replicates)} of "
+                                  f"{result.replicates}; epochs {epochs}"),
+            ("time to solution", "—" if tts == float("inf") else f"{tts:.2f} s of training"),
+        ]
     for key, value in rows:
         summary.add_row(key, value)
     console.print(summary)

@@ -8,7 +8,15 @@ import sys
 from typing import Any
 
 from lstmbench.commands import add_storage_flag
-from lstmbench.spec import ENGINES, XLA, ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.spec import (
+    ENGINES,
+    MEMBER_SEED_STRIDE,
+    XLA,
+    ModelConfig,
+    TaskSpec,
+    TrainSpec,
+    TrialSpec,
+)
 
 
 def register(sub: Any) -> None:
@@ -40,6 +48,9 @@ def register(sub: Any) -> None:
     p.add_argument("--noise", type=float, default=0.0,
                    help="chance of a random 1 at steps > 0 (default: 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, order and weights (default: 0)")
+    p.add_argument("--replicates", type=int, default=TrainSpec.replicates, metavar="K",
+                   help="members trained side by side, member i with its own weights and order "
+                        f"(seed + i * {MEMBER_SEED_STRIDE:_}) on the same data (default: 1)")
     p.add_argument("--target", type=float, default=TrainSpec.target,
                    help=f"validation accuracy that counts as converged (default: {TrainSpec.target})")
     p.add_argument("--lr", type=float, default=TrainSpec.learning_rate,
@@ -54,6 +65,8 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
     p.add_argument("--study", default=None, help="replay: the study of the trial to re-run")
     p.add_argument("--trial", type=int, default=None, help="replay: the trial number to re-run")
+    p.add_argument("--member", type=int, default=None, metavar="I",
+                   help="replay: only member I of a trial of several seeds (default: the whole trial)")
     add_storage_flag(p, purpose="replay: ")
     p.set_defaults(run=run)
 
@@ -81,7 +94,7 @@ def spec_from_args(args: argparse.Namespace) -> TrialSpec:
                       val_fraction=args.val_fraction, noise=args.noise),
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
                         learning_rate=args.lr, stop_at_convergence=args.stop,
-                        xla=args.xla or "auto"),
+                        xla=args.xla or "auto", replicates=args.replicates),
         seed=args.seed,
     )
 
@@ -95,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
         if args.xla is not None:
             raise UserError(f"--xla {args.xla} is for a new run: a replay runs the XLA choice "
                             "stored with the trial")
-        return _replay(study=args.study, trial=args.trial, storage=args.storage, as_json=args.json)
+        return _replay(study=args.study, trial=args.trial, member=args.member,
+                       storage=args.storage, as_json=args.json)
+    if args.member is not None:
+        raise UserError("--member is for a replay: give --study NAME --trial N --member I")
     if args.stateful and args.window is not None:
         raise UserError("--window is for --stateless; a stateful model takes --timesteps")
     if not args.stateful and args.timesteps is not None:
@@ -106,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_trial(spec)
     if args.json:
-        json.dump(result.to_dict(), sys.stdout)
+        tts = result.time_to_solution_s
+        json.dump({**result.to_dict(), "time_to_solution_s": tts if tts < float("inf") else None},
+                  sys.stdout)
         sys.stdout.write("\n")
     else:
         from lstmbench.commands._show import print_result
@@ -115,11 +133,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replay(*, study: str, trial: int, storage: str | None, as_json: bool) -> int:
+def _replay(*, study: str, trial: int, member: int | None, storage: str | None,
+            as_json: bool) -> int:
     """Print the comparison with the stored run; exit 0 when it matches, 1 when it does not."""
     from lstmbench.study.replay import TOLERANCE, replay_trial
 
-    out = replay_trial(study, trial, storage)
+    out = replay_trial(study, trial, storage, member=member)
     if as_json:
         json.dump({"matches": out.matches, "stored_convergence_epoch": out.stored_epoch,
                    "replayed_convergence_epoch": out.replayed_epoch,
@@ -135,7 +154,8 @@ def _replay(*, study: str, trial: int, storage: str | None, as_json: bool) -> in
         console = Console()
         print_result(out.result, console)
         verdict = "[green]matches[/]" if out.matches else "[red]does NOT match[/]"
-        console.print(f"replay of trial {trial} of {study!r} {verdict} the stored run: convergence "
+        what = f"trial {trial}" + ("" if member is None else f" member {member}")
+        console.print(f"replay of {what} of {study!r} {verdict} the stored run: convergence "
                       f"epoch {out.stored_epoch} stored, {out.replayed_epoch} now; curve "
                       f"{'identical' if out.matches else 'differs'} (tolerance {TOLERANCE:g})")
     return 0 if out.matches else 1

@@ -1,4 +1,5 @@
-"""Engines train one model on the layouts of ``feeding``; they never import Optuna."""
+"""Engines train one model, or a population of K members, on the layouts of ``feeding``;
+they never import Optuna."""
 
 from __future__ import annotations
 
@@ -53,4 +54,7 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
     return CompiledEngine(jit=choose_jit(spec, batches) if xla == "auto" else xla == "on", **common)
 
 
-__all__ = ["Engine", "KerasEngine", "choose_jit", "make_engine", "reset_states", "score", "tensorflow"]
+from lstmbench.engines._population import Population, make_population  # noqa: E402
+
+__all__ = ["Engine", "KerasEngine", "Population", "choose_jit", "make_engine", "make_population",
+           "reset_states", "score", "tensorflow"]

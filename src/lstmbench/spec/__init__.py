@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lstmbench.spec._model import (
     ENGINES,
+    MEMBER_SEED_STRIDE,
     NOTEBOOK_ENGINES,
     NOTEBOOK_FORMS,
     XLA,
@@ -28,6 +29,7 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "MEMBER_SEED_STRIDE",
     "NOTEBOOK_ENGINES",
     "NOTEBOOK_FORMS",
     "XLA",

@@ -38,6 +38,7 @@ class TaskSpec:
     seq_len: int = 20  # the notebook's MAX_SEQ_LEN
     val_fraction: float = 0.1  # the notebook's test_size
     noise: float = 0.0  # chance of a random 1 at steps > 0; it never carries the label
+    seed: int | None = None  # the data's seed; None: the trial's seed (a replayed member sets it)
 
     def __post_init__(self) -> None:
         _check(self.seq_len >= 1, f"seq_len={self.seq_len} is out of range: must be >= 1")
@@ -79,9 +80,14 @@ class TrainSpec:
     # repays its compile time) and leaves Keras' own default to the keras engine. A trial's
     # result stores the choice it resolved to ("on"/"off"), so a replay runs the same program.
     xla: str = "auto"
+    replicates: int = 1  # members (seeds) per trial, trained side by side; see TrialSpec
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs={self.epochs} is out of range: must be >= 1")
+        _check(
+            self.replicates >= 1,
+            f"replicates={self.replicates} is out of range: must be >= 1 (1: one seed per trial)",
+        )
         _check(0.0 < self.target <= 1.0, f"target={self.target} is out of range: must be in (0, 1]")
         _check(
             self.engine in ENGINES + NOTEBOOK_ENGINES,
@@ -160,9 +166,21 @@ class ModelConfig:
             )
 
 
+# Member i of a trial with seed s has seed s + i * MEMBER_SEED_STRIDE: member 0 is the trial's
+# own seed (a one-member trial is what it always was), and the stride keeps members of
+# neighbouring trials (seeds s, s + 1, ...) from sharing initial weights or orders.
+MEMBER_SEED_STRIDE = 1_000_000
+
+
 @dataclass(frozen=True)
 class TrialSpec:
-    """Everything needed to re-run one trial."""
+    """Everything needed to re-run one trial.
+
+    With ``train.replicates = K`` the trial trains K members on one data set (seed
+    :attr:`data_seed`), member i with its own weights and order from ``member_seeds[i]``.
+    Member i is the one-member trial :meth:`member_spec` ``(i)``; member 0 of any trial is the
+    one-member trial of the same spec.
+    """
 
     model: ModelConfig
     task: TaskSpec = TaskSpec()
@@ -174,6 +192,29 @@ class TrialSpec:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def data_seed(self) -> int:
+        """Seed of the task's data and split: ``task.seed``, else the trial's seed."""
+        return self.seed if self.task.seed is None else self.task.seed
+
+    @property
+    def member_seeds(self) -> list[int]:
+        """Each member's seed for its initial weights and its shuffle order."""
+        return [self.seed + i * MEMBER_SEED_STRIDE for i in range(self.train.replicates)]
+
+    def member_spec(self, i: int) -> TrialSpec:
+        """The one-member trial that member ``i`` of this trial is: same data, its own seed."""
+        _check(
+            0 <= i < self.train.replicates,
+            f"member {i} is out of range: the trial has members 0..{self.train.replicates - 1}",
+        )
+        return dataclasses.replace(
+            self,
+            task=dataclasses.replace(self.task, seed=self.data_seed),
+            train=dataclasses.replace(self.train, replicates=1),
+            seed=self.member_seeds[i],
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrialSpec:

@@ -1,9 +1,14 @@
 """From an Optuna trial to a trained model and back: the search space and the objective.
 
-Objective (minimised): seconds of training until the convergence epoch (the sum of the epoch
-train times, compile excluded: it depends on which shapes a worker has compiled before). A trial
-that never converges scores its whole training time plus ``penalty_s * (1 + target - best)``,
-which puts it behind every trial that converged and still ranks near misses first.
+Objective (minimised): the trial's time to solution, the expected training seconds to obtain one
+converged model when failed seeds are restarted (mean seconds per member run, a failed member
+counting its whole run, divided by the share of members that converged; compile excluded: it
+depends on which shapes a worker has compiled before). It is what a user of the configuration
+pays for a working model, so it weighs speed and reliability in one number: a configuration
+that converges in 2 epochs for half its seeds costs as much as one that always takes 4. A trial
+where no member converged scores its whole training time (at least any finite time to solution
+of its members) plus ``penalty_s * (1 + target - best)``: behind every configuration that
+converged at all, near misses first.
 
 Every epoch reports the validation error (1 - accuracy) with ``trial.report``: the dashboard
 draws learning curves, and a pruner compares like with like (lower is better).
@@ -19,7 +24,7 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
-from lstmbench.storage import queued_params
+from lstmbench.storage import queued_params, stamped
 from lstmbench.study._signals import shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
@@ -68,20 +73,34 @@ def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
 
 
 def objective_value(result: TrialResult, train: TrainSpec, penalty_s: float) -> float:
-    """Training seconds to converge; not converged: all training seconds plus the penalty."""
-    if result.converged:
-        return sum(result.train_ms[: result.convergence_epoch]) / 1e3
+    """Time to solution; no member converged: all training seconds plus the penalty."""
+    solution = result.time_to_solution_s
+    if math.isfinite(solution):
+        return solution
     return sum(result.train_ms) / 1e3 + penalty_s * (1 + train.target - result.best_val_accuracy)
 
 
+def chosen_blind(spec: StudySpec, trial: Any) -> bool:
+    """Whether the sampler chose this trial's configuration without looking at any result.
+
+    True for variant studies (a fixed list), the random sampler, and TPE's random start-up:
+    counted after the suggestions, so a trial that finished meanwhile can only make the answer
+    False (TPE counts COMPLETE and PRUNED trials when it samples).
+    """
+    if spec.variants or spec.sampler.name == "random":
+        return True
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    return len(trial.study.get_trials(deepcopy=False, states=states)) < spec.sampler.n_startup_trials
+
+
 def result_attrs(result: TrialResult) -> dict[str, Any]:
-    """The trial-runner result as JSON-safe user attributes (NaN/inf become None)."""
-    attrs = {}
-    for key, value in result.to_dict().items():
-        if isinstance(value, float) and not math.isfinite(value):
-            value = None
-        attrs[key] = value
-    return attrs
+    """The trial-runner result as JSON-safe user attributes in the current result format
+    (NaN/inf become None: a time to solution of None means no member converged)."""
+    attrs = {**result.to_dict(), "time_to_solution_s": result.time_to_solution_s}
+    return stamped({key: None if isinstance(value, float) and not math.isfinite(value) else value
+                    for key, value in attrs.items()})
 
 
 def make_objective(spec: StudySpec):
@@ -114,6 +133,7 @@ def make_objective(spec: StudySpec):
     def _objective(trial: optuna.Trial) -> float:
         with shielded():
             tspec, extra = trial_spec(spec, trial)
+            extra["chosen_blind"] = chosen_blind(spec, trial)
             for key, value in extra.items():
                 trial.set_user_attr(key, value)
             trial.set_user_attr("spec", tspec.to_dict())

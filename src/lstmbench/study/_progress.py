@@ -113,8 +113,12 @@ class Progress:
             return f"{head}: FAILED ({reason}{again})"
         if t.state.name == "PRUNED":
             return f"{head}: pruned after epoch {attrs.get('pruned_at_epoch')}"
+        K = attrs.get("replicates") or 1
+        k = round((attrs.get("converged_share") or 0.0) * K)
+        seeds = f"{k}/{K} seeds converged" if K > 1 else "converged"
         if attrs.get("converged"):
-            return (f"{head}: converged in epoch {attrs.get('convergence_epoch')} "
-                    f"({attrs.get('time_to_converge_s', 0):.2f} s)")
-        return (f"{head}: not converged, best {attrs.get('best_val_accuracy', 0):.3f} "
-                f"(ceiling {attrs.get('ceiling', 0):.3f})")
+            solution = attrs.get("time_to_solution_s")
+            return (f"{head}: {seeds}, median epoch {attrs.get('median_epoch') or 0:g}"
+                    + ("" if solution is None else f", {solution * 1e3:.3g} ms to a solution"))
+        return (f"{head}: not converged ({k}/{K} seeds), best {attrs.get('best_val_accuracy', 0):.3f}"
+                f" (ceiling {attrs.get('ceiling', 0):.3f})")

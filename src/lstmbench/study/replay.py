@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from lstmbench.errors import UserError
 from lstmbench.spec import TrialSpec
-from lstmbench.storage import open_storage, quiet_optuna, storage_url
+from lstmbench.storage import open_storage, quiet_optuna, storage_url, upgraded
 
 TOLERANCE = 1e-6  # per-epoch validation accuracy; same seed, same program: same numbers
 
@@ -63,18 +64,35 @@ def stored_spec(attrs: dict[str, Any]) -> TrialSpec:
     return TrialSpec.from_dict(data)
 
 
-def replay_trial(study: str, trial: int, storage: str | None = None) -> ReplayOutcome:
-    """Re-run a stored trial from its recorded spec, seed and XLA choice; compare."""
+def replay_trial(study: str, trial: int, storage: str | None = None, *,
+                 member: int | None = None) -> ReplayOutcome:
+    """Re-run a stored trial from its recorded spec, seed and XLA choice; compare.
+
+    ``member`` re-runs only member i of a trial of K seeds, as the one-member trial it equals,
+    and compares with that member's stored curve and convergence epoch.
+    """
     from lstmbench.trial import run_trial
 
     t = stored_trial(study, trial, storage)
-    result = run_trial(stored_spec(t.user_attrs))
-    stored_curve = list(t.user_attrs["val_accuracy"])
-    n = min(len(stored_curve), len(result.val_accuracy))
+    attrs = upgraded(t.user_attrs, f"trial {trial} of study {study!r}")
+    spec = stored_spec(attrs)
+    if member is None:
+        stored_curve, stored_epoch = list(attrs["val_accuracy"]), attrs.get("convergence_epoch")
+        result = run_trial(spec)
+    else:
+        if not 0 <= member < spec.train.replicates:
+            raise UserError(f"--member {member} is out of range: trial {trial} of {study!r} has "
+                            f"members 0..{spec.train.replicates - 1}", exit_code=2)
+        stored_curve = list(attrs["member_val_accuracy"][member])
+        stored_epoch = attrs["member_epochs"][member]
+        # A member was trained until every member converged: run it as long, not to its own epoch.
+        member_spec = spec.member_spec(member)
+        epochs = len(stored_curve)
+        result = run_trial(dataclasses.replace(member_spec, train=dataclasses.replace(
+            member_spec.train, epochs=epochs, stop_at_convergence=False)))
     same_curve = len(stored_curve) == len(result.val_accuracy) and all(
-        abs(a - b) <= TOLERANCE for a, b in zip(stored_curve[:n], result.val_accuracy[:n])
+        abs(a - b) <= TOLERANCE for a, b in zip(stored_curve, result.val_accuracy)
     )
-    stored_epoch = t.user_attrs.get("convergence_epoch")
     return ReplayOutcome(
         matches=same_curve and stored_epoch == result.convergence_epoch,
         stored_epoch=stored_epoch, replayed_epoch=result.convergence_epoch,
