@@ -14,6 +14,7 @@ from lstmbench.spec._model import NOTEBOOK_FORMS, ModelConfig, TaskSpec, TrainSp
 ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
+ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None}
 
 
 class SpecError(UserError):
@@ -131,8 +132,11 @@ class StudySpec:
         data = self.to_dict()
         data.pop("name")
         data.pop("description")
-        if data["train"]["xla"] == "auto":  # the default: studies made before it existed still join
-            data["train"].pop("xla")
+        # Settings added since lstmbench 0.1 count only when set: at their default, a study made
+        # before they existed still joins.
+        for (section, key), default in ADDED_SETTINGS.items():
+            if data[section].get(key, default) == default:
+                data[section].pop(key, None)
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
