@@ -93,6 +93,20 @@ def test_replay_matches_the_stored_trial(swept):
         assert out.matches, (out.stored_curve, out.replayed_curve)
 
 
+def test_replay_of_one_member_matches_its_stored_curve(swept, capsys):
+    from lstmbench.cli import main
+
+    _, _, url, _ = swept
+    trial = load(url).trials[0]
+    assert trial.user_attrs["replicates"] == 2 and trial.user_attrs["format"] == 2
+    out = replay_trial("tiny", 0, url, member=1)
+    assert out.matches and out.result.replicates == 1
+    assert out.replayed_curve == trial.user_attrs["member_val_accuracy"][1]
+    assert out.result.seed == trial.user_attrs["member_seeds"][1]
+    assert main(["train", "--study", "tiny", "--trial", "0", "--member", "2", "--storage", url]) == 2
+    assert "--member 2 is out of range: trial 0 of 'tiny' has members 0..1" in capsys.readouterr().err
+
+
 def test_a_trial_stored_before_the_xla_field_replays_with_its_jit_attribute(swept):
     _, _, url, _ = swept
     attrs = dict(load(url).trials[0].user_attrs)

@@ -26,8 +26,8 @@ def verdict_text(arms: tuple[ArmSummary, ...], tests: tuple[TestResult, ...],
         return (f"Only the {a.arm} arm has completed trials ({a.converged} of {a.members} seeds "
                 "converged): no comparison yet.")
     first, second = arms[0], arms[1]
-    words = [f"Drawn at random and trained from a random seed, a {first.arm} configuration "
-             f"converged with probability {_prob(first)} and a {second.arm} one with "
+    words = [f"Drawn at random and trained from a random seed, {_a(first.arm)} configuration "
+             f"converged with probability {_prob(first)} and {_a(second.arm)} one with "
              f"{_prob(second)}."]
     primary = tests[0]
     if primary.p_adjusted is not None:
@@ -47,6 +47,11 @@ def verdict_text(arms: tuple[ArmSummary, ...], tests: tuple[TestResult, ...],
             f"{a.arm} {a.converged_share.n}" for a in few) + "): read these numbers as indicative "
             "only.")
     return " ".join(words)
+
+
+def _a(word: str) -> str:
+    """``word`` with its indefinite article (arms are named by users: "A", "stateful", ...)."""
+    return f"{'an' if word[:1].lower() in 'aeio' else 'a'} {word}"
 
 
 def _prob(a: ArmSummary) -> str:
@@ -92,8 +97,9 @@ def _cost(first: ArmSummary, second: ArmSummary) -> list[str]:
                    f"seeds restarted) had a median of {f.num(a.value * 1e3, 'ms')} ({first.arm}, "
                    f"n = {a.n}) and {f.num(b.value * 1e3, 'ms')} ({second.arm}, n = {b.n}).")
     if first.epoch_ms.value is not None and second.epoch_ms.value is not None:
-        out.append(f"A {first.arm} epoch took a median {f.num(first.epoch_ms.value, 'ms')}, a "
-                   f"{second.arm} one {f.num(second.epoch_ms.value, 'ms')}.")
+        out.append(f"{_a(first.arm).capitalize()} epoch took a median "
+                   f"{f.num(first.epoch_ms.value, 'ms')}, {_a(second.arm)} one "
+                   f"{f.num(second.epoch_ms.value, 'ms')}.")
     return out
 
 

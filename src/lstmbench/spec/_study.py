@@ -68,6 +68,11 @@ class Variant:
     shuffle: bool | None = None  # None: the study's train.shuffle
     form: str = "canonical"  # "canonical", or a notebook form of this variant (spec.NOTEBOOK_FORMS)
     seeds: tuple[int, ...] = (0, 1, 2)
+    arm: str = ""  # the arm the report compares it in; "": stateful or stateless, from the model
+
+    @property
+    def arm_name(self) -> str:
+        return self.arm or self.model().arm
 
     @property
     def key(self) -> str:

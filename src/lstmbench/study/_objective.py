@@ -45,7 +45,7 @@ def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
             engine=variant.train_engine(spec.train.engine),
             shuffle=spec.train.shuffle if variant.shuffle is None else variant.shuffle,
         )
-        extra = {"variant": variant.name, "form": variant.form, "arm": variant.model().arm}
+        extra = {"variant": variant.name, "form": variant.form, "arm": variant.arm_name}
         return TrialSpec(model=variant.model(), task=spec.task, train=train, seed=seed), extra
 
     space = spec.space
