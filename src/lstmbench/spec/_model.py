@@ -25,6 +25,15 @@ NOTEBOOK_ENGINES = tuple(f"notebook:{form}" for form in NOTEBOOK_FORMS)
 XLA = ("auto", "on", "off")
 
 
+def divisors(n: int) -> tuple[int, ...]:
+    return tuple(d for d in range(1, n + 1) if n % d == 0)
+
+
+def n_windows(task: TaskSpec, window: int) -> int:
+    """Training windows of ``window`` steps: what a stateless batch is drawn from."""
+    return task.n_train * (task.seq_len - window + 1)
+
+
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise UserError(message)
@@ -142,11 +151,10 @@ class ModelConfig:
         """Refuse a configuration the task cannot feed, naming the value and the allowed range."""
         L = task.seq_len
         if self.stateful:
-            divisors = [d for d in range(1, L + 1) if L % d == 0]
             _check(
                 L % self.timesteps == 0,  # type: ignore[operator]
                 f"timesteps={self.timesteps} does not divide seq_len={L}: "
-                f"choose one of {', '.join(map(str, divisors))}",
+                f"choose one of {', '.join(map(str, divisors(L)))}",
             )
             _check(
                 self.batch_size <= task.n_train,
@@ -158,11 +166,11 @@ class ModelConfig:
                 self.window <= L,  # type: ignore[operator]
                 f"window={self.window} is out of range: must be 1..seq_len ({L})",
             )
-            n_windows = task.n_train * (L - self.window + 1)  # type: ignore[operator]
+            most = n_windows(task, self.window)  # type: ignore[arg-type]
             _check(
-                self.batch_size <= n_windows,
+                self.batch_size <= most,
                 f"batch_size={self.batch_size} is out of range: the training split has "
-                f"{n_windows} windows of {self.window} (1..{n_windows})",
+                f"{most} windows of {self.window} (1..{most})",
             )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lstmbench.errors import UserError
-from lstmbench.spec._model import NOTEBOOK_FORMS, ModelConfig, TaskSpec, TrainSpec
+from lstmbench.spec._model import NOTEBOOK_FORMS, ModelConfig, TaskSpec, TrainSpec, divisors, n_windows
 
 ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
@@ -19,10 +19,6 @@ ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task",
 
 class SpecError(UserError):
     """A study spec that cannot run; the message names the key and the fix."""
-
-
-def divisors(n: int) -> tuple[int, ...]:
-    return tuple(d for d in range(1, n + 1) if n % d == 0)
 
 
 @dataclass(frozen=True)
@@ -150,6 +146,17 @@ class StudySpec:
         raise SpecError(f"{self.source}: {key}: {message}")
 
     def validate(self) -> None:
+        """Refuse what cannot run, naming the file, the key and the fix."""
+        self._validate_space()
+        self._validate_sampler()
+        if not self.variants:
+            if "stateful" in self.space.arms:
+                self._validate_stateful()
+            if "stateless" in self.space.arms:
+                self._validate_stateless()
+        self._validate_variants()
+
+    def _validate_space(self) -> None:
         s = self.space
         if not s.arms:
             self._fail("space.arms", "is empty: list at least one of stateful, stateless")
@@ -165,6 +172,8 @@ class StudySpec:
         ):
             if not getattr(s, key) and not self.variants:
                 self._fail(f"space.{key}", "is empty: list at least one value")
+
+    def _validate_sampler(self) -> None:
         if self.sampler.name not in SAMPLERS:
             self._fail("sampler.name", f"{self.sampler.name!r} is unknown: choose {' or '.join(SAMPLERS)}")
         if self.sampler.pruner not in PRUNERS:
@@ -173,32 +182,37 @@ class StudySpec:
             self._fail("sampler.n_startup_trials", "must be >= 0")
         if self.objective.penalty_s < 0:
             self._fail("objective.penalty_s", "must be >= 0")
+
+    def _validate_stateful(self) -> None:
+        for L in self.seq_lens:
+            bad = [t for t in self.timesteps_choices if L % t]
+            if bad:
+                self._fail("space.timesteps", f"{bad} do not divide seq_len={L}: choose among "
+                           f"{', '.join(map(str, divisors(L)))}")
+        if not self.timesteps_choices:
+            self._fail("space.timesteps", f"no timesteps divides every seq_len {list(self.seq_lens)}")
         n_train = self.task.n_train
-        if "stateful" in s.arms and not self.variants:
-            for L in self.seq_lens:
-                bad = [t for t in self.timesteps_choices if L % t]
-                if bad:
-                    self._fail("space.timesteps", f"{bad} do not divide seq_len={L}: choose among "
-                               f"{', '.join(map(str, divisors(L)))}")
-            if not self.timesteps_choices:
-                self._fail("space.timesteps", f"no timesteps divides every seq_len {list(self.seq_lens)}")
-            too_big = [b for b in s.stateful_batch_size if b > n_train]
+        too_big = [b for b in self.space.stateful_batch_size if b > n_train]
+        if too_big:
+            self._fail("space.stateful_batch_size", f"{too_big} exceed the {n_train} training "
+                       f"sequences: use values in 1..{n_train}")
+
+    def _validate_stateless(self) -> None:
+        s = self.space
+        if s.window_low < 1:
+            self._fail("space.window_low", f"{s.window_low} is out of range: must be >= 1")
+        for L in self.seq_lens:
+            low, high = self.window_range(L)
+            if low > high:
+                self._fail("space.window_low", f"window {s.window_low}..{s.window_high or L} is "
+                           f"empty or longer than seq_len={L}: use 1 <= low <= high <= seq_len")
+            most = n_windows(self.task_for(L), high)
+            too_big = [b for b in s.stateless_batch_size if b > most]
             if too_big:
-                self._fail("space.stateful_batch_size", f"{too_big} exceed the {n_train} training "
-                           f"sequences: use values in 1..{n_train}")
-        if "stateless" in s.arms and not self.variants:
-            if s.window_low < 1:
-                self._fail("space.window_low", f"{s.window_low} is out of range: must be >= 1")
-            for L in self.seq_lens:
-                low, high = self.window_range(L)
-                if low > high:
-                    self._fail("space.window_low", f"window {s.window_low}..{s.window_high or L} is "
-                               f"empty or longer than seq_len={L}: use 1 <= low <= high <= seq_len")
-                n_windows = n_train * (L - high + 1)
-                too_big = [b for b in s.stateless_batch_size if b > n_windows]
-                if too_big:
-                    self._fail("space.stateless_batch_size", f"{too_big} exceed the {n_windows} training "
-                               f"windows of {high} steps (seq_len={L}): use values in 1..{n_windows}")
+                self._fail("space.stateless_batch_size", f"{too_big} exceed the {most} training "
+                           f"windows of {high} steps (seq_len={L}): use values in 1..{most}")
+
+    def _validate_variants(self) -> None:
         keys = [v.key for v in self.variants]
         if len(set(keys)) != len(keys):
             self._fail("variants", "each (name, form) must be unique")
