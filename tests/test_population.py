@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -190,3 +191,36 @@ def test_member_of_a_trial_is_the_one_member_trial_of_its_member_spec():
     zero = run_trial(dataclasses.replace(spec, train=dataclasses.replace(spec.train, replicates=1)),
                      jit=False)
     assert r.member_val_accuracy[0] == zero.val_accuracy
+
+
+# --------------------------------------------------------------------------- spec and command line
+
+
+def test_replicates_below_one_are_refused_in_a_study_file_and_on_the_command_line(tmp_path, capsys):
+    from lstmbench.cli import main
+    from lstmbench.spec import SpecError, load_study_spec
+
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nreplicates = 0\n")
+    with pytest.raises(SpecError, match=r"bad\.toml: train: replicates=0 is out of range: must be >= 1"):
+        load_study_spec(str(path))
+    assert main(["train", "--replicates", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "replicates=0" in err and ">= 1" in err
+
+
+def test_train_json_prints_every_members_fields(capsys):
+    from lstmbench.cli import main
+
+    argv = ["train", "--replicates", "3", "--sequences", "20", "--seq-len", "4", "--units", "4",
+            "--epochs", "2", "--all-epochs", "--xla", "off", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["replicates"] == 3 and out["spec"]["train"]["replicates"] == 3
+    assert out["member_seeds"] == [0, 1_000_000, 2_000_000]
+    for key in ("member_epochs", "member_best_val_accuracy", "member_train_s", "member_diverged",
+                "member_val_accuracy", "member_train_loss", "member_val_loss"):
+        assert len(out[key]) == 3, key
+    assert all(len(curve) == 2 for curve in out["member_val_accuracy"])
+    assert out["converged_share"] == sum(e is not None for e in out["member_epochs"]) / 3
+    assert "time_to_solution_s" in out and "median_epoch" in out
