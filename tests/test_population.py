@@ -33,6 +33,22 @@ def _train(spec: TrialSpec, *, jit: bool | None) -> tuple[np.ndarray, np.ndarray
     return np.array(losses), population.predict(evalset)
 
 
+def test_population_batches_hold_each_members_own_batches():
+    from lstmbench.feeding import train_batches
+
+    model = ModelConfig(stateful=True, timesteps=5, batch_size=7, units=8)
+    data = make_task(TaskSpec(), 0)
+    seeds = [0, 1_000_000, 2_000_000]
+    stacked = population_batches(data.x_train, data.y_train, model, seeds=seeds, epoch=2,
+                                 shuffle=True)
+    assert stacked.xs.shape == (12, 4, 3, 7, 5, 1) and stacked.ys.shape == (12, 3, 7)
+    for i, seed in enumerate(seeds):
+        own = train_batches(data.x_train, data.y_train, model, seed=seed, epoch=2, shuffle=True)
+        np.testing.assert_array_equal(stacked.member(i).xs, own.xs)
+        np.testing.assert_array_equal(stacked.member(i).ys, own.ys)
+    assert not np.array_equal(stacked.member(0).ys, stacked.member(1).ys)  # own orders
+
+
 @pytest.mark.parametrize(
     ("model", "jit"),
     [
