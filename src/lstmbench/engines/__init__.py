@@ -4,6 +4,7 @@ they never import Optuna."""
 from __future__ import annotations
 
 from lstmbench.engines._base import Engine, score
+from lstmbench.engines._population import Population, make_population
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
 
@@ -45,7 +46,5 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
 
     return CompiledEngine(jit=choose_jit(spec, batches) if jit is None else jit, **common)
 
-
-from lstmbench.engines._population import Population, make_population  # noqa: E402
 
 __all__ = ["Engine", "Population", "choose_jit", "make_engine", "make_population", "score"]
