@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -36,6 +37,22 @@ def _train(spec: TrialSpec, *, jit: bool | None) -> tuple[np.ndarray, np.ndarray
     population.warm_up(batches(1), evalset)
     losses = [population.train_epoch(batches(e)) for e in range(1, EPOCHS + 1)]
     return np.array(losses), population.predict(evalset)
+
+
+def test_population_batches_hold_each_members_own_batches():
+    from lstmbench.feeding import train_batches
+
+    model = ModelConfig(stateful=True, timesteps=5, batch_size=7, units=8)
+    data = make_task(TaskSpec(), 0)
+    seeds = [0, 1_000_000, 2_000_000]
+    stacked = population_batches(data.x_train, data.y_train, model, seeds=seeds, epoch=2,
+                                 shuffle=True)
+    assert stacked.xs.shape == (12, 4, 3, 7, 5, 1) and stacked.ys.shape == (12, 3, 7)
+    for i, seed in enumerate(seeds):
+        own = train_batches(data.x_train, data.y_train, model, seed=seed, epoch=2, shuffle=True)
+        np.testing.assert_array_equal(stacked.member(i).xs, own.xs)
+        np.testing.assert_array_equal(stacked.member(i).ys, own.ys)
+    assert not np.array_equal(stacked.member(0).ys, stacked.member(1).ys)  # own orders
 
 
 @pytest.mark.parametrize(
@@ -206,3 +223,36 @@ def test_member_of_a_trial_is_the_one_member_trial_of_its_member_spec():
     # and member 0 is the one-seed trial of the same spec, as before replicates existed
     zero = run_trial(dataclasses.replace(spec, train=dataclasses.replace(spec.train, replicates=1)))
     assert r.member_val_accuracy[0] == zero.val_accuracy
+
+
+# --------------------------------------------------------------------------- spec and command line
+
+
+def test_replicates_below_one_are_refused_in_a_study_file_and_on_the_command_line(tmp_path, capsys):
+    from lstmbench.cli import main
+    from lstmbench.spec import SpecError, load_study_spec
+
+    path = tmp_path / "bad.toml"
+    path.write_text("[train]\nreplicates = 0\n")
+    with pytest.raises(SpecError, match=r"bad\.toml: train: replicates=0 is out of range: must be >= 1"):
+        load_study_spec(str(path))
+    assert main(["train", "--replicates", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "replicates=0" in err and ">= 1" in err
+
+
+def test_train_json_prints_every_members_fields(capsys):
+    from lstmbench.cli import main
+
+    argv = ["train", "--replicates", "3", "--sequences", "20", "--seq-len", "4", "--units", "4",
+            "--epochs", "2", "--all-epochs", "--xla", "off", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["replicates"] == 3 and out["spec"]["train"]["replicates"] == 3
+    assert out["member_seeds"] == [0, 1_000_000, 2_000_000]
+    for key in ("member_epochs", "member_best_val_accuracy", "member_train_s", "member_diverged",
+                "member_val_accuracy", "member_train_loss", "member_val_loss"):
+        assert len(out[key]) == 3, key
+    assert all(len(curve) == 2 for curve in out["member_val_accuracy"])
+    assert out["converged_share"] == sum(e is not None for e in out["member_epochs"]) / 3
+    assert "time_to_solution_s" in out and "median_epoch" in out

@@ -35,9 +35,9 @@ class TrialResult:
     did. With K > 1 the keys of a one-seed trial summarise the members:
 
     - ``converged``: at least one member reached the target (``converged_share`` says how many);
-    - ``convergence_epoch``: the median convergence epoch of the converged members, the lower
-      middle one for an even count (so it is an epoch some member converged at); ``median_epoch``
-      is the plain median;
+    - ``convergence_epoch``: the first epoch by which at least half of the converged members
+      had converged (their lower median: an epoch some member converged at); ``median_epoch``
+      is their plain median;
     - ``best_val_accuracy``: the best of any member in any epoch (``converged`` iff >= target);
     - ``val_accuracy``, ``train_loss``, ``val_loss``: per epoch, the mean over members (losses over
       the members whose loss is still finite); ``final_val_accuracy`` is the last of them;

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lstmbench.engines._base import Engine, score
 from lstmbench.engines._keras import KerasEngine, reset_states
+from lstmbench.engines._population import Population, make_population
 from lstmbench.engines._tf import tensorflow
 from lstmbench.feeding import Batches, EvalSet
 from lstmbench.spec import TrialSpec
@@ -53,8 +54,6 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
 
     return CompiledEngine(jit=choose_jit(spec, batches) if xla == "auto" else xla == "on", **common)
 
-
-from lstmbench.engines._population import Population, make_population  # noqa: E402
 
 __all__ = ["Engine", "KerasEngine", "Population", "choose_jit", "make_engine", "make_population",
            "reset_states", "score", "tensorflow"]
