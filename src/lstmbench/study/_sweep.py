@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from lstmbench.errors import UserError
+from lstmbench.memory import check_study
 from lstmbench.spec import StudySpec, load_study_spec
 from lstmbench.storage import (
     DEFAULT_HEARTBEAT,
@@ -69,6 +70,9 @@ def run_sweep(
     study_spec = load_study_spec(spec)
     if seed is not None:
         study_spec = replace(study_spec, seed=seed)
+    # The largest configuration of the space, in every worker at once: refused before anything
+    # is queued, rather than a worker's allocation failing trials one after the other.
+    check_study(study_spec, workers=jobs or os.cpu_count() or 1)
     name = study or study_spec.name
     url = storage_url(storage)
     heartbeat = heartbeat or None
