@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="stop starting trials after S seconds; the rest stay queued")
+                   help="stop S seconds after the start: a trial still training then stops at its "
+                        "next epoch and is queued again; the rest stay queued for --trials 0")
     p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the spec's)")
     p.add_argument("--heartbeat", type=int, default=None,
                    help="seconds between worker heartbeats; a worker silent for 3x is declared dead "

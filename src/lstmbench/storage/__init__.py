@@ -10,13 +10,43 @@ from lstmbench.storage._open import (
     first_start_lock,
     open_storage,
 )
-from lstmbench.storage._optuna import QueueEmpty, late_trials, queue_only, queued_params, quiet_optuna
+from lstmbench.storage._optuna import (
+    QueueEdit,
+    QueueEmpty,
+    edit_queue,
+    late_trials,
+    param_counts,
+    queue_only,
+    queued_params,
+    quiet_optuna,
+)
 from lstmbench.storage._studies import SPEC, SPEC_HASH, VERSION, find_studies
+from lstmbench.storage._trials import TrialRecord, read_trials
 from lstmbench.storage._url import DEFAULT_STORAGE, driver_url, mask, sqlite_path, storage_url
 
 __all__ = [
-    "DEFAULT_HEARTBEAT", "DEFAULT_STORAGE", "SPEC", "SPEC_HASH", "VERSION", "QueueEmpty",
-    "check_schema", "check_sqlite_file", "driver_url", "find_studies", "first_start_lock",
-    "late_trials", "mask", "open_storage", "queue_only", "queued_params", "quiet_optuna",
-    "sqlite_path", "storage_url",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_STORAGE",
+    "SPEC",
+    "SPEC_HASH",
+    "VERSION",
+    "QueueEdit",
+    "QueueEmpty",
+    "TrialRecord",
+    "check_schema",
+    "check_sqlite_file",
+    "driver_url",
+    "edit_queue",
+    "find_studies",
+    "first_start_lock",
+    "late_trials",
+    "mask",
+    "open_storage",
+    "param_counts",
+    "queue_only",
+    "queued_params",
+    "quiet_optuna",
+    "read_trials",
+    "sqlite_path",
+    "storage_url",
 ]

@@ -15,12 +15,13 @@ import dataclasses
 import math
 import os
 import socket
+import time
 from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.storage import queued_params
-from lstmbench.study._signals import shielded, trial_running
+from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
 
@@ -97,9 +98,10 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
         except TrainingDiverged as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TimeUp) as exc:
             # This trial ends FAIL; the same configuration is queued again for the next run.
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
+            reason = str(exc) if isinstance(exc, TimeUp) else "interrupted (Ctrl-C or SIGTERM)"
+            trial.set_user_attr("fail_reason", reason)
             trial.study.enqueue_trial(
                 queued_params(trial),
                 user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
@@ -130,6 +132,7 @@ def make_objective(spec: StudySpec, *, jit: bool | None = None):
                     trial.set_user_attr("pruned_at_epoch", epoch)
             if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+            check_time(time.time())  # past the sweep's --timeout: stop here, queued again
 
         result = _run(tspec, extra, on_epoch, jit)
         with shielded(interrupt_after=False):  # trained: the result is written in full

@@ -1,4 +1,5 @@
-"""One worker: join the study and run queued trials until none is left (or time is up).
+"""One worker: join the study, queue the sweeps' next trials as it goes, and run them until
+none is left (or time is up).
 
 Runs in the sweep's own process (``--jobs 1``) or in a spawned process per core; TensorFlow is
 imported only here, never in the process that shows the progress bar of several workers.
@@ -13,18 +14,19 @@ from typing import Any
 
 from lstmbench.spec import StudySpec
 from lstmbench.storage import QueueEmpty, late_trials, mask, open_storage, queue_only, quiet_optuna
+from lstmbench.study._queue import top_up
 from lstmbench.study._signals import Terminated, check_interrupted, interruptible
 from lstmbench.study._study import make_pruner, make_sampler
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
          deadline: float | None, jit: bool | None = None, sigint: bool | None = None) -> int:
-    """Run queued trials of ``study_name`` until the queue is empty; return how many ran.
+    """Run queued trials of ``study_name`` until the queue and the plans are empty; return how many ran.
 
     Ctrl-C or SIGTERM stops the running trial (FAIL, queued again) and the worker: it raises
     ``KeyboardInterrupt`` (``Terminated`` for SIGTERM). ``sigint``: see ``interruptible``.
     """
-    with interruptible(sigint=sigint):
+    with interruptible(sigint=sigint, deadline=deadline):
         return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline,
                      jit=jit)
 
@@ -45,11 +47,10 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
     objective = make_objective(spec, jit=jit)
     queue_only(study)
     ran = 0
-    waiting = (optuna.trial.TrialState.WAITING,)
     while deadline is None or time.time() < deadline:
         check_interrupted()
-        if not study.get_trials(deepcopy=False, states=waiting) and not wait_for_dead_workers(
-                study, heartbeat, deadline):
+        # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
+        if not top_up(study) and not wait_for_dead_workers(study, heartbeat, deadline):
             break
         try:
             study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
