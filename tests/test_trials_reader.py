@@ -11,6 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 
 from lstmbench.storage import open_storage, quiet_optuna, read_trials
+from lstmbench.storage._trials import study_overview
 
 DISTRIBUTIONS = {
     "arm": CategoricalDistribution(["stateful", "stateless"]),
@@ -70,3 +71,15 @@ def test_reader_sees_only_its_study_and_no_attributes_when_none_asked(storage_ur
     assert [r.number for r in records] == list(range(7))  # not the other study's trial
     assert all(r.user_attrs == {} for r in records)
     assert records[0].params == {"arm": "stateless", "window": 7, "lr": 0.003, "flag": None}
+
+
+def test_overview_matches_optunas_study_summaries(storage_url):
+    study = make_study(storage_url)
+    study.set_user_attr("mark", 1)
+    optuna.create_study(study_name="empty", storage=open_storage(storage_url, heartbeat=None))
+    rdb = open_storage(storage_url, heartbeat=None)
+    overview = study_overview(rdb, "mark")
+    summaries = optuna.get_all_study_summaries(rdb, include_best_trial=False)
+    assert [(o.study_name, o.marked, o.n_trials, o.datetime_start) for o in overview] == [
+        (s.study_name, "mark" in s.user_attrs, s.n_trials, s.datetime_start) for s in summaries]
+    assert [(o.study_name, o.n_trials) for o in overview] == [("r", 7), ("other", 1), ("empty", 0)]

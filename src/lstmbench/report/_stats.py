@@ -80,8 +80,12 @@ def fisher_exact_p(a: int, b: int, c: int, d: int) -> float:
     """Return the two-sided p-value of Fisher's exact test of the table ``[[a, b], [c, d]]``."""
     row, col, n = a + b, a + c, a + b + c + d
 
+    def log_comb(m: int, k: int) -> float:
+        return math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1)
+
     def prob(x: int) -> float:
-        return math.comb(col, x) * math.comb(n - col, row - x) / math.comb(n, row)
+        # In logs: exact binomials of 10,000 trials are integers of thousands of digits.
+        return math.exp(log_comb(col, x) + log_comb(n - col, row - x) - log_comb(n, row))
 
     observed = prob(a)
     lo, hi = max(0, row + col - n), min(row, col)
