@@ -78,6 +78,11 @@ def queued_params(trial: Any) -> dict[str, Any]:
     return {**frozen.system_attrs.get("fixed_params", {}), **trial.params}
 
 
+def stored_state(trial: Any) -> Any:
+    """The ``TrialState`` the storage holds for a live ``Trial`` now (private: ``_trial_id``)."""
+    return trial.study._storage.get_trial(trial._trial_id).state
+
+
 def rdb_engine(study: Any) -> Any:
     """Return the SQLAlchemy engine behind ``study`` (None for a storage without one).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 
 from lstmbench.spec import describe_config
+from lstmbench.storage import DEFAULT_PATIENCE, back_line, is_outage, waiting_line
 from lstmbench.study._signals import TIME_UP
 from lstmbench.study._study import SWEEP
 
@@ -22,10 +24,12 @@ class Progress:
 
     def __init__(self, study: Any, sweeps: frozenset[str], *, total: int, console: Console,
                  quiet: bool, interval: float = 0.5, queued: frozenset[int] = frozenset(),
-                 since: int = 0) -> None:
+                 since: int = 0, patience: float = DEFAULT_PATIENCE) -> None:
         self._study, self._sweeps, self._total = study, sweeps, total
         self._queued = queued  # trial numbers WAITING at the start: left by an earlier run too
         self._since = since  # the first trial number queued after the start
+        self._patience = patience  # how long the workers wait for a lost storage (said once)
+        self._outage: float | None = None  # since when the storage is unreachable
         self._console, self._quiet, self._interval = console, quiet, interval
         self._stop = threading.Event()
         self._seen: set[int] = set()
@@ -52,7 +56,11 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.poll()
+        try:
+            self.poll()
+        except Exception as error:
+            if not is_outage(error):  # a lost storage: the sweep says so, not the display
+                raise
         if self._bar is not None:
             self._bar.stop()
 
@@ -60,8 +68,15 @@ class Progress:
         while not self._stop.wait(self._interval):
             try:
                 self.poll()
-            except Exception:  # a busy database must not kill the progress display
+            except Exception as exc:  # a busy or lost database must not kill the display
+                if is_outage(exc) and self._outage is None:
+                    self._outage = time.monotonic()  # the workers wait for it: one line
+                    self._console.print(waiting_line(exc, self._patience), style="yellow",
+                                        highlight=False, soft_wrap=True)
                 continue
+            if self._outage is not None:
+                self._console.print(back_line(time.monotonic() - self._outage), highlight=False)
+                self._outage = None
 
     def counts(self) -> Counter[str]:
         return Counter(self._state)

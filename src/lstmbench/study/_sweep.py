@@ -18,9 +18,11 @@ from lstmbench.memory import check_study
 from lstmbench.spec import StudySpec, load_study_spec
 from lstmbench.storage import (
     DEFAULT_HEARTBEAT,
+    Patience,
     first_start_lock,
     mask,
     open_storage,
+    patience_seconds,
     quiet_optuna,
     sqlite_path,
     storage_url,
@@ -59,17 +61,21 @@ def run_sweep(
     quiet: bool = False,
     console: Console | None = None,
     jit: bool | None = None,
+    storage_patience: float | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
     ``jobs`` worker processes (default: one per core; 1 runs in this process) queue the sweep's
     trials as they go and take them from the study's queue. ``trials=0`` only finishes what an
-    interrupted run left queued or planned. ``timeout`` counts from the call.
+    interrupted run left queued or planned. ``timeout`` counts from the call. A storage lost
+    mid-sweep is waited for ``storage_patience`` seconds (default: $LSTMBENCH_STORAGE_PATIENCE,
+    else 60), then ``StorageLost`` is raised.
     """
     start, began = time.perf_counter(), time.time()
     console = console or Console(stderr=False)
     _check_ranges(trials, jobs, timeout, heartbeat)
     deadline = None if timeout is None else began + timeout  # counts from the start
+    patience = patience_seconds(storage_patience)
     study_spec = load_study_spec(spec)
     if seed is not None:
         study_spec = replace(study_spec, seed=seed)
@@ -95,22 +101,23 @@ def run_sweep(
 
     progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total, console=console,
                         quiet=quiet, queued=frozenset(queue),
-                        since=len(optuna_study.get_trials(deepcopy=False)))
+                        since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
     exit_code = 0
     try:
         with progress:
             if jobs == 1:
                 work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
-                     jit=jit)
+                     jit=jit, patience=patience)
             else:
-                run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit)
+                run_processes(jobs, url, name, study_spec, heartbeat, deadline, jit, patience)
     except KeyboardInterrupt as exc:
         exit_code = 143 if isinstance(exc, Terminated) else 130
     counts = progress.counts()
+    left = Patience(patience).run(
+        lambda: len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()))
     outcome = SweepOutcome(
         study=name, storage=mask(url), queued=queued, complete=counts["COMPLETE"],
-        failed=counts["FAIL"], pruned=counts["PRUNED"],
-        left=len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()),
+        failed=counts["FAIL"], pruned=counts["PRUNED"], left=left,
         wall_s=time.perf_counter() - start, exit_code=exit_code,
     )
     return _conclude(outcome, optuna_study, sweep_id, where, storage, console, quiet)
