@@ -10,10 +10,13 @@ import subprocess
 import sys
 import time
 
+import optuna
 import pytest
 
 from _sweeps import LONG, mid_trial, start_sweep, states, trials, wait_for, write_spec
+from lstmbench.storage import driver_url
 from lstmbench.study import run_sweep
+from lstmbench.study._queue import open_plans
 
 # Set up a study the way `lstmbench sweep` does, without training: many of these start at once.
 SET_UP = """\
@@ -21,7 +24,8 @@ import sys, time
 from pathlib import Path
 from lstmbench.spec import load_study_spec
 from lstmbench.storage import first_start_lock, open_storage
-from lstmbench.study._study import create_or_join, queue_trials
+from lstmbench.study._queue import queue_trials
+from lstmbench.study._study import create_or_join
 url, spec, go, ready = sys.argv[1:]
 spec = load_study_spec(spec)
 Path(ready).touch()  # imports done: from here on only the race is left
@@ -46,7 +50,9 @@ def test_concurrent_first_starts_make_one_study(tmp_path, storage_url):
     go.touch()
     results = [(p.wait(120), *p.communicate()) for p in procs]
     assert [r[0] for r in results] == [0] * 4, results
-    assert states(storage_url, "shared") == {"WAITING": 8}
+    assert states(storage_url, "shared") == {}  # a sweep records its plan; workers queue it
+    study = optuna.load_study(study_name="shared", storage=driver_url(storage_url))
+    assert sorted(plan["n"] for plan in open_plans(study).values()) == [2, 2, 2, 2]
 
 
 def test_a_sweep_runs_and_a_second_one_continues_it(tmp_path, storage_url):

@@ -25,11 +25,15 @@ def register(sub: Any) -> None:
     add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="stop starting trials after S seconds; the rest stay queued")
+                   help="stop S seconds after the start: a trial still training then stops at its "
+                        "next epoch and is queued again; the rest stay queued for --trials 0")
     p.add_argument("--seed", type=int, default=None, help="sampler seed (default: the spec's)")
     p.add_argument("--heartbeat", type=int, default=None,
                    help="seconds between worker heartbeats; a worker silent for 3x is declared dead "
                         "and its trial retried (default: 30; 0: off)")
+    p.add_argument("--storage-patience", type=float, default=None, metavar="S",
+                   help="seconds to wait for a storage lost mid-sweep before stopping (default: "
+                        "$LSTMBENCH_STORAGE_PATIENCE, else 60); completed trials are kept")
     p.add_argument("--quiet", action="store_true", help="no progress, no verdict")
     p.set_defaults(run=run)
 
@@ -50,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         trials=trials, spec=args.spec, study=args.study, storage=args.storage, jobs=args.jobs,
         timeout=args.timeout, seed=args.seed,
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
-        quiet=args.quiet, console=console,
+        quiet=args.quiet, console=console, storage_patience=args.storage_patience,
     )
     if not args.quiet and outcome.exit_code in (0, 1):  # not interrupted: conclude
         render_verdict(sweep_summary(args.storage, outcome.study), console)

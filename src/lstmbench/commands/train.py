@@ -117,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.stateful and args.timesteps is not None:
         raise UserError("--timesteps is for --stateful; a stateless model takes --window")
     spec = spec_from_args(args)
+    from lstmbench.memory import check_train
+
+    check_train(spec)  # before TensorFlow is imported or any array allocated
 
     from lstmbench.trial import run_trial
 

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lstmbench.spec import describe_config
-from lstmbench.storage import upgraded
+from lstmbench.storage import FORMAT_KEY, read_trials, upgraded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -20,18 +20,19 @@ RESULT_COLUMNS = (
 )
 
 
+# The user attributes the rows are made of: a study of 10,000 trials is read in seconds when
+# the others (loss curves, per-epoch times of every trial) stay in the storage.
+ROW_ATTRS = (*RESULT_COLUMNS, "spec", FORMAT_KEY)
+
+
 def trial_rows(study: Any) -> list[dict[str, Any]]:
     """Return one dict per trial: number, state, value, ``param_*``, result attributes, config."""
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for t in read_trials(study, ROW_ATTRS):
         attrs = t.user_attrs
         if "spec" in attrs and "converged" in attrs:  # a recorded result: read it as it is now
             attrs = upgraded(attrs, f"trial {t.number} of study {study.study_name!r}")
-        row: dict[str, Any] = {
-            "number": t.number,
-            "state": t.state.name,
-            "value": t.value if t.values else None,
-        }
+        row: dict[str, Any] = {"number": t.number, "state": t.state, "value": t.value}
         for key, value in t.params.items():
             row[f"param_{key}"] = value
         for key in RESULT_COLUMNS:

@@ -32,6 +32,7 @@ def divisors(n: int) -> tuple[int, ...]:
 def n_windows(task: TaskSpec, window: int) -> int:
     """Training windows of ``window`` steps: what a stateless batch is drawn from."""
     return task.n_train * (task.seq_len - window + 1)
+N_CLASSES = 2  # the first bit: 0 or 1
 
 
 def _check(ok: bool, message: str) -> None:
@@ -58,11 +59,16 @@ class TaskSpec:
         _check(
             0.0 <= self.noise < 1.0, f"noise={self.noise} is out of range: must be in [0, 1)"
         )
-        n_val = math.ceil(self.n_sequences * self.val_fraction)
+        n, n_val = self.n_sequences, math.ceil(self.n_sequences * self.val_fraction)
+        _check(n >= 4, f"n_sequences={n} is out of range: must be >= 4 (each split needs both "
+                       "classes, each class at least 2 sequences)")
+        # The split is stratified: each side needs a sequence of each class, or it is empty or
+        # single-class (scikit-learn refuses it, or accuracy means nothing).
         _check(
-            self.n_sequences >= 4 and 1 <= n_val < self.n_sequences,
-            f"n_sequences={self.n_sequences} with val_fraction={self.val_fraction} leaves an "
-            "empty split: use at least 4 sequences and a fraction that keeps both splits non-empty",
+            N_CLASSES <= n_val <= n - N_CLASSES,
+            f"n_sequences={n} with val_fraction={self.val_fraction} leaves {n_val} validation "
+            f"and {n - n_val} training sequences, fewer than the {N_CLASSES} classes on one side: "
+            f"use a val_fraction in ({1 / n:.3g}, {(n - N_CLASSES) / n:.3g}] or more sequences",
         )
 
     @property

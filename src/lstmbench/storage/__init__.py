@@ -10,15 +10,68 @@ from lstmbench.storage._open import (
     first_start_lock,
     open_storage,
 )
-from lstmbench.storage._optuna import QueueEmpty, late_trials, queue_only, queued_params, quiet_optuna
-from lstmbench.storage._results import RESULT_FORMAT, stamped, upgraded
+from lstmbench.storage._optuna import (
+    QueueEdit,
+    QueueEmpty,
+    edit_queue,
+    late_trials,
+    param_counts,
+    queue_only,
+    queued_params,
+    quiet_optuna,
+    stored_state,
+)
+from lstmbench.storage._outage import (
+    DEFAULT_PATIENCE,
+    LOST_EXIT,
+    Patience,
+    StorageLost,
+    back_line,
+    is_outage,
+    patience_seconds,
+    waiting_line,
+)
+from lstmbench.storage._results import FORMAT_KEY, RESULT_FORMAT, stamped, upgraded
 from lstmbench.storage._studies import SPEC, SPEC_HASH, VERSION, find_studies
+from lstmbench.storage._trials import TrialRecord, read_trials
 from lstmbench.storage._url import DEFAULT_STORAGE, driver_url, mask, sqlite_path, storage_url
 
 __all__ = [
-    "DEFAULT_HEARTBEAT", "DEFAULT_STORAGE", "RESULT_FORMAT", "SPEC", "SPEC_HASH", "VERSION",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_PATIENCE",
+    "DEFAULT_STORAGE",
+    "FORMAT_KEY",
+    "LOST_EXIT",
+    "RESULT_FORMAT",
+    "SPEC",
+    "SPEC_HASH",
+    "VERSION",
+    "Patience",
+    "QueueEdit",
     "QueueEmpty",
-    "check_schema", "check_sqlite_file", "driver_url", "find_studies", "first_start_lock",
-    "late_trials", "mask", "open_storage", "queue_only", "queued_params", "quiet_optuna",
-    "sqlite_path", "stamped", "storage_url", "upgraded",
+    "StorageLost",
+    "TrialRecord",
+    "back_line",
+    "check_schema",
+    "check_sqlite_file",
+    "driver_url",
+    "edit_queue",
+    "find_studies",
+    "first_start_lock",
+    "is_outage",
+    "late_trials",
+    "mask",
+    "open_storage",
+    "param_counts",
+    "patience_seconds",
+    "queue_only",
+    "queued_params",
+    "quiet_optuna",
+    "read_trials",
+    "sqlite_path",
+    "stamped",
+    "storage_url",
+    "stored_state",
+    "upgraded",
+    "waiting_line",
 ]

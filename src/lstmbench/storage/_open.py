@@ -12,6 +12,7 @@ from typing import Any
 
 from lstmbench.errors import UserError
 from lstmbench.storage._optuna import optuna_schema_versions
+from lstmbench.storage._outage import quiet_heartbeats
 from lstmbench.storage._url import driver_url, mask, sqlite_path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -79,7 +80,8 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
         try:
             check_schema(url, engine_kwargs, must_exist=must_exist)
             with _quiet_optuna_warnings():
-                storage = RDBStorage(driver_url(url), engine_kwargs=engine_kwargs, **kwargs)
+                storage = quiet_heartbeats(RDBStorage(driver_url(url), engine_kwargs=engine_kwargs,
+                                                      **kwargs))
             if path is not None:
                 _immediate_transactions(storage.engine)
             return storage

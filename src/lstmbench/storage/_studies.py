@@ -7,6 +7,7 @@ from typing import Any
 from lstmbench.errors import UserError
 from lstmbench.storage._open import open_storage
 from lstmbench.storage._optuna import quiet_optuna
+from lstmbench.storage._trials import study_overview
 from lstmbench.storage._url import mask, storage_url
 
 # Study user attributes that mark an lstmbench study; SPEC_HASH is written last (complete).
@@ -21,14 +22,12 @@ def find_studies(storage: str | None, study: str | None) -> tuple[Any, list[str]
     ``study`` None picks the only lstmbench study in the storage; ``"all"`` takes every one.
     Never creates a database: a missing SQLite file is refused with a message.
     """
-    import optuna
-
     quiet_optuna()
     url = storage_url(storage)
     rdb = open_storage(url, heartbeat=None, must_exist=True)
-    summaries = optuna.get_all_study_summaries(rdb, include_best_trial=False)
+    summaries = study_overview(rdb, SPEC_HASH)
     where = mask(url)
-    ours = [s for s in summaries if SPEC_HASH in s.user_attrs]
+    ours = [s for s in summaries if s.marked]
     if not summaries:
         raise UserError(f"{where} holds no studies yet: run `lstmbench sweep` first", exit_code=1)
     if study not in (None, "all") and study not in {s.study_name for s in ours}:

@@ -20,12 +20,13 @@ import dataclasses
 import math
 import os
 import socket
+import time
 from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.storage import queued_params, stamped
-from lstmbench.study._signals import shielded, trial_running
+from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
 
@@ -116,9 +117,10 @@ def make_objective(spec: StudySpec):
         except TrainingDiverged as exc:
             trial.set_user_attr("fail_reason", str(exc))
             raise
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, TimeUp) as exc:
             # This trial ends FAIL; the same configuration is queued again for the next run.
-            trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
+            reason = str(exc) if isinstance(exc, TimeUp) else "interrupted (Ctrl-C or SIGTERM)"
+            trial.set_user_attr("fail_reason", reason)
             trial.study.enqueue_trial(
                 queued_params(trial),
                 user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
@@ -150,6 +152,7 @@ def make_objective(spec: StudySpec):
                     trial.set_user_attr("pruned_at_epoch", epoch)
             if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+            check_time(time.time())  # past the sweep's --timeout: stop here, queued again
 
         result = run_trial(tspec, on_epoch=on_epoch)
         with shielded(interrupt_after=False):  # trained: the result is written in full

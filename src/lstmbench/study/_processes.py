@@ -13,6 +13,7 @@ import threading
 from typing import Any
 
 from lstmbench.errors import UserError
+from lstmbench.storage import DEFAULT_PATIENCE, LOST_EXIT, StorageLost
 from lstmbench.study._signals import Terminated
 from lstmbench.study._worker import spawned_work
 
@@ -24,7 +25,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
-                   deadline: float | None) -> None:
+                   deadline: float | None,
+                   patience: float = DEFAULT_PATIENCE) -> None:
     on_main = _on_main()
     # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
     sigint = on_main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
@@ -32,7 +34,7 @@ def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | No
     procs = [
         ctx.Process(target=spawned_work, args=(url, name, spec),
                     kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline,
-                                sigint=sigint),
+                                sigint=sigint, patience=patience),
                     name=f"lstmbench-worker-{i}")
         for i in range(jobs)
     ]
@@ -66,6 +68,8 @@ def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | No
         raise Terminated
     if 130 in exits:
         raise KeyboardInterrupt
+    if LOST_EXIT in exits:
+        raise StorageLost(patience, "the workers stopped waiting for it")
     failed = [p for p in procs if p.exitcode != 0]
     if failed:
         codes = ", ".join(f"{p.name} exit {p.exitcode}" for p in failed)

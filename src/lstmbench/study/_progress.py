@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -11,18 +12,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichProgress
 
 from lstmbench.spec import describe_config
+from lstmbench.storage import DEFAULT_PATIENCE, back_line, is_outage, waiting_line
+from lstmbench.study._signals import TIME_UP
 from lstmbench.study._study import SWEEP
 
-FINISHED = ("COMPLETE", "FAIL", "PRUNED")
+FINISHED = ("COMPLETE", "FAIL", "PRUNED", "STOPPED")
 
 
 class Progress:
     """A rich progress bar (terminal) or one plain line per finished trial (pipes, CI logs)."""
 
-    def __init__(self, study: Any, sweep: str, *, total: int, console: Console, quiet: bool,
-                 interval: float = 0.5, queued: frozenset[int] = frozenset()) -> None:
-        self._study, self._sweep, self._total = study, sweep, total
+    def __init__(self, study: Any, sweeps: frozenset[str], *, total: int, console: Console,
+                 quiet: bool, interval: float = 0.5, queued: frozenset[int] = frozenset(),
+                 since: int = 0, patience: float = DEFAULT_PATIENCE) -> None:
+        self._study, self._sweeps, self._total = study, sweeps, total
         self._queued = queued  # trial numbers WAITING at the start: left by an earlier run too
+        self._since = since  # the first trial number queued after the start
+        self._patience = patience  # how long the workers wait for a lost storage (said once)
+        self._outage: float | None = None  # since when the storage is unreachable
         self._console, self._quiet, self._interval = console, quiet, interval
         self._stop = threading.Event()
         self._seen: set[int] = set()
@@ -49,7 +56,11 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self.poll()
+        try:
+            self.poll()
+        except Exception as error:
+            if not is_outage(error):  # a lost storage: the sweep says so, not the display
+                raise
         if self._bar is not None:
             self._bar.stop()
 
@@ -57,8 +68,15 @@ class Progress:
         while not self._stop.wait(self._interval):
             try:
                 self.poll()
-            except Exception:  # a busy database must not kill the progress display
+            except Exception as exc:  # a busy or lost database must not kill the display
+                if is_outage(exc) and self._outage is None:
+                    self._outage = time.monotonic()  # the workers wait for it: one line
+                    self._console.print(waiting_line(exc, self._patience), style="yellow",
+                                        highlight=False, soft_wrap=True)
                 continue
+            if self._outage is not None:
+                self._console.print(back_line(time.monotonic() - self._outage), highlight=False)
+                self._outage = None
 
     def counts(self) -> Counter[str]:
         return Counter(self._state)
@@ -66,20 +84,22 @@ class Progress:
     def poll(self) -> None:
         every = sorted(self._study.get_trials(deepcopy=False), key=lambda t: t.number)
         mine = set(self._queued)
-        last = max(self._queued, default=-1)
         for t in every:
-            # This run's trials, those it found queued, and every retry queued since it began
-            # (a Ctrl-C'd trial of ours, or a dead worker's trial that a worker here picked up),
-            # with the trial it retries.
+            # Those found queued; from the start on, the trials queued for this run's sweep and
+            # for the earlier sweeps it continues, and every retry (a Ctrl-C'd trial of ours, or
+            # a dead worker's trial that a worker here picked up), with the trial it retries.
             retry_of = t.user_attrs.get("retry_of")
-            if (t.user_attrs.get(SWEEP) == self._sweep or t.number in mine or retry_of in mine
-                    or (retry_of is not None and t.number > last)):
+            new = t.number >= self._since
+            if (t.number in mine or retry_of in mine
+                    or (new and (t.user_attrs.get(SWEEP) in self._sweeps or retry_of is not None))):
                 mine.add(t.number)
                 if retry_of is not None:
                     mine.add(retry_of)
         trials = [t for t in every if t.number in mine]
         self._total = max(self._total, len(trials))  # retries add to what this run does
-        state = Counter(t.state.name for t in trials)
+        # A trial stopped at --timeout (queued again) did not fail: counted apart.
+        state = Counter("STOPPED" if t.user_attrs.get("fail_reason") == TIME_UP else t.state.name
+                        for t in trials)
         arms = Counter(t.user_attrs.get("arm") for t in trials if t.state.name == "COMPLETE")
         done = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
         best = min(done, key=lambda t: t.value) if done else None
@@ -110,6 +130,8 @@ class Progress:
             # No reason stored: the worker died mid-trial and Optuna's heartbeat check failed it.
             reason = attrs.get("fail_reason") or "its worker stopped sending heartbeats"
             again = f"; queued again as trial {retries[t.number]}" if t.number in retries else ""
+            if reason == TIME_UP:
+                return f"{head}: {reason}{again}"
             return f"{head}: FAILED ({reason}{again})"
         if t.state.name == "PRUNED":
             return f"{head}: pruned after epoch {attrs.get('pruned_at_epoch')}"

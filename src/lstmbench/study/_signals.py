@@ -23,9 +23,22 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM: handled like Ctrl-C, but the sweep exits with 143."""
 
 
-# What the handler needs to know: may it raise now, and which signal arrived. One worker per
-# process, so module state is enough.
-_state: dict[str, Any] = {"in_trial": False, "received": None}
+TIME_UP = "stopped at the sweep's --timeout"  # the fail_reason of a trial TimeUp stopped
+
+
+class TimeUp(Exception):
+    """The sweep's ``--timeout`` passed while a trial was training: it stops and is queued again."""
+
+
+# What the handler needs to know: may it raise now, and which signal arrived; and when the
+# sweep's time is up. One worker per process, so module state is enough.
+_state: dict[str, Any] = {"in_trial": False, "received": None, "deadline": None}
+
+
+def check_time(now: float) -> None:
+    """Raise :class:`TimeUp` when ``now`` (``time.time()``) is past the worker's deadline."""
+    if _state["deadline"] is not None and now >= _state["deadline"]:
+        raise TimeUp(TIME_UP)
 
 
 def interrupt_once(signum: int, frame: Any) -> None:
@@ -53,14 +66,16 @@ def check_interrupted() -> None:
 
 
 @contextlib.contextmanager
-def interruptible(*, sigint: bool | None = None) -> Iterator[None]:
+def interruptible(*, sigint: bool | None = None, deadline: float | None = None) -> Iterator[None]:
     """Install the handlers for the body (main thread only) and restore the old ones after.
+
+    ``deadline`` (``time.time()``): from then on :func:`check_time` stops the running trial.
 
     ``sigint=None``: a SIGINT ignored on entry stays ignored — the process was started as a
     background job or under ``nohup`` and asked not to stop on Ctrl-C (SIGTERM still stops it).
     A spawned worker is told instead (it starts with SIGINT blocked, see ``_start`` in _sweep).
     """
-    _state.update(in_trial=False, received=None)
+    _state.update(in_trial=False, received=None, deadline=deadline)
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -86,7 +101,7 @@ def interruptible(*, sigint: bool | None = None) -> Iterator[None]:
         signal.signal(signal.SIGINT, old[0])
         signal.signal(signal.SIGTERM, old[1])
         sys.unraisablehook = old_hook
-        _state.update(in_trial=False, received=None)
+        _state.update(in_trial=False, received=None, deadline=None)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,8 @@
-"""Create or join an lstmbench study, refuse foreign or changed ones, queue the next trials."""
+"""Create or join an lstmbench study, refuse foreign or changed ones."""
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections import Counter
 from typing import Any
 
 from lstmbench import __version__
@@ -84,34 +82,3 @@ def _first_difference(old: dict[str, Any], new: dict[str, Any]) -> str:
         return "" if a == b else f"{key.rstrip('.')} was {a!r}, now {b!r}"
 
     return walk(old, json.loads(json.dumps(new)), "") or "no setting differs by name"
-
-
-def queue_trials(study: Any, spec: StudySpec, n: int | None) -> tuple[str, int]:
-    """Queue the next trials of this sweep; return (sweep id, how many were queued).
-
-    Search studies: ``n`` trials, each arm in turn (the arm with fewer trials so far first), the
-    rest of each configuration left to the sampler — so every arm gets an equal share whatever
-    the sampler prefers. Variant studies: every (variant, seed) not yet done, at most ``n``.
-    """
-    import optuna
-
-    sweep = uuid.uuid4().hex[:12]
-    trials = study.get_trials(deepcopy=False)
-    if spec.variants:
-        done = {(t.params.get("variant"), t.params.get("seed")) for t in trials
-                if t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-                               optuna.trial.TrialState.WAITING, optuna.trial.TrialState.FAIL)}
-        todo = [(v.key, s) for v in spec.variants for s in v.seeds if (v.key, s) not in done]
-        todo = todo[:n] if n is not None else todo
-        for name, seed in todo:
-            study.enqueue_trial({"variant": name, "seed": seed}, user_attrs={SWEEP: sweep})
-        return sweep, len(todo)
-    if n is None:
-        raise UserError("--trials N is needed for a search study")
-    counts = Counter(t.params.get("arm") for t in trials
-                     if t.state != optuna.trial.TrialState.FAIL)
-    for _ in range(n):
-        arm = min(spec.space.arms, key=lambda a: (counts[a], spec.space.arms.index(a)))
-        counts[arm] += 1
-        study.enqueue_trial({"arm": arm}, user_attrs={SWEEP: sweep})
-    return sweep, n

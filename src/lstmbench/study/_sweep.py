@@ -14,20 +14,24 @@ from typing import Any
 from rich.console import Console
 
 from lstmbench.errors import UserError
+from lstmbench.memory import check_study
 from lstmbench.spec import StudySpec, load_study_spec
 from lstmbench.storage import (
     DEFAULT_HEARTBEAT,
+    Patience,
     first_start_lock,
     mask,
     open_storage,
+    patience_seconds,
     quiet_optuna,
     sqlite_path,
     storage_url,
 )
 from lstmbench.study._processes import run_processes
 from lstmbench.study._progress import Progress
+from lstmbench.study._queue import not_queued, queue_trials
 from lstmbench.study._signals import Terminated
-from lstmbench.study._study import SWEEP, create_or_join, queue_trials
+from lstmbench.study._study import SWEEP, create_or_join
 from lstmbench.study._worker import work
 
 
@@ -56,47 +60,63 @@ def run_sweep(
     heartbeat: int | None = DEFAULT_HEARTBEAT,
     quiet: bool = False,
     console: Console | None = None,
+    storage_patience: float | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
-    ``jobs`` worker processes (default: one per core; 1 runs in this process) take trials from
-    the study's queue. ``trials=0`` only finishes what an interrupted run left queued.
+    ``jobs`` worker processes (default: one per core; 1 runs in this process) queue the sweep's
+    trials as they go and take them from the study's queue. ``trials=0`` only finishes what an
+    interrupted run left queued or planned. ``timeout`` counts from the call. A storage lost
+    mid-sweep is waited for ``storage_patience`` seconds (default: $LSTMBENCH_STORAGE_PATIENCE,
+    else 60), then ``StorageLost`` is raised.
     """
-    start = time.perf_counter()
+    start, began = time.perf_counter(), time.time()
     console = console or Console(stderr=False)
     _check_ranges(trials, jobs, timeout, heartbeat)
+    deadline = None if timeout is None else began + timeout  # counts from the start
+    patience = patience_seconds(storage_patience)
     study_spec = load_study_spec(spec)
     if seed is not None:
         study_spec = replace(study_spec, seed=seed)
+    # The largest configuration of the space, in every worker at once: refused before anything
+    # is queued, rather than a worker's allocation failing trials one after the other.
+    check_study(study_spec, workers=jobs or os.cpu_count() or 1)
     name = study or study_spec.name
     url = storage_url(storage)
     heartbeat = heartbeat or None
     optuna_study = _open_study(url, name, study_spec, heartbeat)
+    # The sweep's plan only: the workers queue its trials a few at a time (see _queue).
     sweep_id, queued = queue_trials(optuna_study, study_spec, trials)
-    queue = _waiting(optuna_study)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(queue) or 1))
-    deadline = None if timeout is None else time.time() + timeout
+    queue = _waiting(optuna_study)  # left by an earlier run: queued, or retries
+    earlier = not_queued(optuna_study)
+    earlier.pop(sweep_id, None)  # plans of earlier runs that stopped before queueing them all
+    total = queued + len(queue) + sum(earlier.values())
+    jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
     where = sqlite_path(url) or mask(url)
     if not quiet:
-        extra = f" (+{len(queue) - queued} left queued before)" if len(queue) > queued else ""
+        extra = f" (+{total - queued} left queued before)" if total > queued else ""
         console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
                       f"{jobs} worker{'s' if jobs > 1 else ''}")
 
-    progress = Progress(optuna_study, sweep_id, total=len(queue), console=console, quiet=quiet,
-                        queued=frozenset(queue))
+    progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total, console=console,
+                        quiet=quiet, queued=frozenset(queue),
+                        since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
     exit_code = 0
     try:
         with progress:
             if jobs == 1:
-                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline)
+                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
+                     patience=patience)
             else:
-                run_processes(jobs, url, name, study_spec, heartbeat, deadline)
+                run_processes(jobs, url, name, study_spec, heartbeat, deadline, patience)
     except KeyboardInterrupt as exc:
         exit_code = 143 if isinstance(exc, Terminated) else 130
     counts = progress.counts()
+    left = Patience(patience).run(
+        lambda: len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()))
     outcome = SweepOutcome(
         study=name, storage=mask(url), queued=queued, complete=counts["COMPLETE"],
-        failed=counts["FAIL"], pruned=counts["PRUNED"], left=len(_waiting(optuna_study)),
+        failed=counts["FAIL"], pruned=counts["PRUNED"], left=left,
         wall_s=time.perf_counter() - start, exit_code=exit_code,
     )
     return _conclude(outcome, optuna_study, sweep_id, where, storage, console, quiet)

@@ -1,4 +1,5 @@
-"""One worker: join the study and run queued trials until none is left (or time is up).
+"""One worker: join the study, queue the sweeps' next trials as it goes, and run them until
+none is left (or time is up).
 
 Runs in the sweep's own process (``--jobs 1``) or in a spawned process per core; TensorFlow is
 imported only here, never in the process that shows the progress bar of several workers.
@@ -12,24 +13,42 @@ import time
 from typing import Any
 
 from lstmbench.spec import StudySpec
-from lstmbench.storage import QueueEmpty, late_trials, mask, open_storage, queue_only, quiet_optuna
+from lstmbench.storage import (
+    DEFAULT_PATIENCE,
+    LOST_EXIT,
+    Patience,
+    QueueEmpty,
+    StorageLost,
+    is_outage,
+    late_trials,
+    mask,
+    open_storage,
+    queue_only,
+    queued_params,
+    quiet_optuna,
+    stored_state,
+)
+from lstmbench.study._queue import top_up
 from lstmbench.study._signals import Terminated, check_interrupted, interruptible
-from lstmbench.study._study import make_pruner, make_sampler
+from lstmbench.study._study import SWEEP, make_pruner, make_sampler
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-         deadline: float | None, sigint: bool | None = None) -> int:
-    """Run queued trials of ``study_name`` until the queue is empty; return how many ran.
+         deadline: float | None, sigint: bool | None = None,
+         patience: float = DEFAULT_PATIENCE) -> int:
+    """Run queued trials of ``study_name`` until the queue and the plans are empty; return how many ran.
 
     Ctrl-C or SIGTERM stops the running trial (FAIL, queued again) and the worker: it raises
     ``KeyboardInterrupt`` (``Terminated`` for SIGTERM). ``sigint``: see ``interruptible``.
+    A storage unreachable for longer than ``patience`` seconds raises ``StorageLost``.
     """
-    with interruptible(sigint=sigint):
-        return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline)
+    with interruptible(sigint=sigint, deadline=deadline):
+        return _work(url, study_name, spec, index=index, heartbeat=heartbeat, deadline=deadline,
+                     patience=patience)
 
 
 def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
-          deadline: float | None) -> int:
+          deadline: float | None, patience: float) -> int:
     import optuna
 
     from lstmbench.study._objective import make_objective
@@ -43,20 +62,52 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
                               sampler=make_sampler(worker_spec), pruner=make_pruner(spec))
     objective = make_objective(spec)
     queue_only(study)
+    # Storage calls wait out an outage (silently: the sweep's progress says it, once).
+    guard = Patience(patience, check=check_interrupted)
     ran = 0
-    waiting = (optuna.trial.TrialState.WAITING,)
     while deadline is None or time.time() < deadline:
         check_interrupted()
-        if not study.get_trials(deepcopy=False, states=waiting) and not wait_for_dead_workers(
-                study, heartbeat, deadline):
+        # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
+        if not guard.run(lambda: top_up(study)) and not guard.run(
+                lambda: wait_for_dead_workers(study, heartbeat, deadline)):
             break
-        try:
-            study.optimize(objective, n_trials=1, catch=(Exception,), gc_after_trial=False)
-        except QueueEmpty:
-            continue  # another worker took the last queued trial first: look again
-        ran += 1
+        ran += _run_one(study, objective, guard)
     check_interrupted()  # a signal during the last trial's bookkeeping still stops the sweep
     return ran
+
+
+def _run_one(study: Any, objective: Any, guard: Patience) -> int:
+    """Run the next queued trial; return 1 if one ran, 0 if the queue was empty or it was lost."""
+    running: list[Any] = []
+
+    def tracked(trial: Any) -> Any:
+        running.append(trial)
+        return objective(trial)
+
+    try:
+        study.optimize(tracked, n_trials=1, catch=(Exception,), gc_after_trial=False)
+    except QueueEmpty:
+        return 0  # another worker took the last queued trial first: look again
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        # The storage went away under the trial: once it is back, the trial ends FAIL and
+        # its configuration is queued again.
+        if running:
+            guard.run(lambda: _queue_again(study, running[0]))
+        return 0
+    return 1
+
+
+def _queue_again(study: Any, trial: Any) -> None:
+    import optuna
+
+    if stored_state(trial) != optuna.trial.TrialState.RUNNING:
+        return  # finished meanwhile, or failed and queued again by another worker's heartbeat check
+    trial.set_user_attr("fail_reason", "the storage was unreachable during the trial")
+    study.enqueue_trial(queued_params(trial),
+                        user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number})
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
 def wait_for_dead_workers(study: Any, heartbeat: int | None, deadline: float | None) -> bool:
@@ -97,6 +148,8 @@ def spawned_work(*args: Any, **kwargs: Any) -> None:
         finally:  # stopping: a signal from now on (the terminal's and ours) is not news
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except StorageLost:
+        raise SystemExit(LOST_EXIT) from None  # the sweep says it, once for every worker
     except Terminated:
         raise SystemExit(143) from None
     except KeyboardInterrupt:

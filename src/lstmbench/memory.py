@@ -1,0 +1,210 @@
+"""How much memory a configuration needs, how much the machine has, and a refusal before
+allocating what cannot fit. No TensorFlow: the estimate is arithmetic on the spec.
+
+The estimate is an upper bound of the arrays a trial holds at its peak, in three parts:
+
+- **data**: the task's sequences (float32) and the split's copies of them, plus the noise
+  draws (float64, then a bool mask) while they are made;
+- **windows**: the layout's samples (stateless windows or stateful chunks) for training and
+  evaluation. ``feeding`` copies them while cutting, shuffling and making batches contiguous,
+  the previous epoch's batches are alive while the next are built, and TensorFlow takes its
+  own copy of each input: counted as ``LAYOUT_COPIES`` copies;
+- **model**: weights, gradients and Adam's two slots; the per-step activations a training
+  update keeps for its gradient; the evaluation of every validation sample side by side.
+
+TensorFlow's own start-up memory (a few hundred MB per process) is not counted: it does not
+grow with any setting.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from lstmbench.errors import UserError
+from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, describe_config
+
+FLOAT = 4  # bytes of a float32
+LAYOUT_COPIES = 4  # see the module docstring: cutting, shuffled copy, contiguous batches, TF's
+MEMORY_ENV = "LSTMBENCH_MEMORY_LIMIT"  # e.g. "8G": what lstmbench may use, instead of the machine's
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Estimated peak bytes of one trial, by part."""
+
+    data: int
+    windows: int
+    model: int
+
+    @property
+    def total(self) -> int:
+        return self.data + self.windows + self.model
+
+    @property
+    def largest(self) -> str:
+        return max(("data", "windows", "model"), key=lambda part: getattr(self, part))
+
+
+def estimate(spec: TrialSpec) -> Footprint:
+    """Return the estimated peak memory of training ``spec`` in this process."""
+    task, model = spec.task, spec.model
+    n, L = task.n_sequences, task.seq_len
+    data = 2 * n * L * FLOAT  # the sequences, and the split's copy of them
+    if task.noise > 0:
+        data += n * (L - 1) * (8 + 1)  # float64 draws, then the bool mask
+    steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
+    samples = n * per_seq  # training and validation samples together
+    windows = LAYOUT_COPIES * samples * steps * FLOAT  # type: ignore[operator]
+    return Footprint(data=data, windows=windows, model=_model_bytes(task, model))
+
+
+def _model_bytes(task: TaskSpec, model: ModelConfig) -> int:
+    U, T, B = model.units, model.steps, model.batch_size
+    params = (1 + U + 1) * 4 * U + U + 1
+    weights = 4 * params  # weights, gradients, Adam's m and v
+    # Per step of a training chunk, for the gradient: the gates (B, 4U) and the products that
+    # make them, up to (B, U, 4U) where the recurrent product is written as multiply-and-sum.
+    train = B * T * 4 * U * (U + 8)
+    # Evaluation: every validation sample at once, a chunk's inputs (N, T, 4U) and one step's
+    # product (N, U, 4U) live together.
+    N = task.n_val * (1 if model.stateful else task.seq_len - model.window + 1)  # type: ignore[operator]
+    evaluation = N * 4 * U * (T + U + 4)
+    return (weights + train + evaluation) * FLOAT
+
+
+def available() -> tuple[int, str] | None:
+    """Return (bytes this process may still allocate, where that number comes from), or None.
+
+    The smaller of ``MemAvailable`` in /proc/meminfo and what the process's cgroup still
+    allows (a container's limit is what the kernel enforces, whatever the host has free).
+    ``$LSTMBENCH_MEMORY_LIMIT`` replaces both. None where neither can be read (not Linux).
+    """
+    told = os.environ.get(MEMORY_ENV)
+    if told:
+        return parse_size(told), f"${MEMORY_ENV}"
+    found = [x for x in (_meminfo(), _cgroup()) if x is not None]
+    return min(found) if found else None
+
+
+def parse_size(text: str) -> int:
+    """Return the bytes of ``"512M"``, ``"8G"``, ``"1.5T"`` or a plain number of bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", text, flags=re.IGNORECASE)
+    if not m:
+        raise UserError(f"${MEMORY_ENV}={text!r} is not a size: use e.g. 8G, 512M or bytes")
+    scale = 1024 ** " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * scale)
+
+
+def _meminfo() -> tuple[int, str] | None:
+    try:
+        text = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    m = re.search(r"^MemAvailable:\s+(\d+) kB", text, flags=re.MULTILINE)
+    return (int(m.group(1)) * 1024, "MemAvailable") if m else None
+
+
+def _cgroup() -> tuple[int, str] | None:
+    """What the cgroup's memory limit leaves (v2 ``memory.max``, v1 ``limit_in_bytes``)."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: one unified hierarchy
+            folder = Path("/sys/fs/cgroup") / path.lstrip("/")
+            limit, usage, name = folder / "memory.max", folder / "memory.current", "cgroup memory.max"
+        elif "memory" in controllers.split(","):
+            folder = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+            limit, usage = folder / "memory.limit_in_bytes", folder / "memory.usage_in_bytes"
+            name = "cgroup memory.limit_in_bytes"
+        else:
+            continue
+        try:
+            cap, used = limit.read_text().strip(), int(usage.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if cap.isdigit() and int(cap) < 2**60:  # "max" or v1's huge number: no limit
+            return max(0, int(cap) - used), name
+    return None
+
+
+def gib(n: int) -> str:
+    """Return ``n`` bytes as MiB, GiB or TiB (one decimal)."""
+    if n >= 2**40:
+        return f"{n / 2**40:,.1f} TiB"
+    return f"{n / 2**30:.1f} GiB" if n >= 2**28 else f"{n / 2**20:.0f} MiB"
+
+
+def check_fits(footprint: Footprint, what: str, fix: str, *, workers: int = 1) -> None:
+    """Refuse (exit 2) when ``workers`` trials of ``footprint`` need more than is available.
+
+    ``what`` names the settings responsible and their values; ``fix`` says what to change.
+    """
+    free = available()
+    need = footprint.total * workers
+    if free is None or need <= free[0]:
+        return
+    parts = ", ".join(f"{part} {gib(getattr(footprint, part))}" for part in ("data", "windows", "model"))
+    each = f" per worker x {workers} workers" if workers > 1 else ""
+    raise UserError(f"{what} needs about {gib(footprint.total)}{each} ({parts}) but {gib(free[0])} "
+                    f"is available ({free[1]}): {fix}")
+
+
+def largest_trial(spec: StudySpec) -> TrialSpec:
+    """Return the configuration of ``spec``'s study with the largest estimate.
+
+    Variants: each one. A search space: per seq_len and arm the largest units, batch size and
+    timesteps; stateless windows at both ends of the range and in its middle, where the
+    windows' count times length, ``(L - W + 1) * W``, peaks.
+    """
+    candidates: list[TrialSpec] = []
+    if spec.variants:
+        candidates = [TrialSpec(model=v.model(), task=spec.task) for v in spec.variants]
+    s = spec.space
+    for L in spec.seq_lens if not spec.variants else ():
+        task = spec.task_for(L)
+        if "stateful" in s.arms:
+            candidates.append(TrialSpec(task=task, model=ModelConfig(
+                stateful=True, timesteps=max(spec.timesteps_choices),
+                batch_size=max(s.stateful_batch_size), units=max(s.units))))
+        if "stateless" in s.arms:
+            low, high = spec.window_range(L)
+            for W in {low, high, min(high, max(low, math.ceil((L + 1) / 2)))}:
+                batch = min(max(s.stateless_batch_size), task.n_train * (L - W + 1))
+                candidates.append(TrialSpec(task=task, model=ModelConfig(
+                    stateful=False, window=W, batch_size=batch, units=max(s.units))))
+    return max(candidates, key=lambda t: estimate(t).total)
+
+
+def check_study(spec: StudySpec, *, workers: int) -> None:
+    """Refuse a study whose largest configuration cannot fit ``workers`` times in memory."""
+    trial = largest_trial(spec)
+    task = trial.task
+    what = (f"{spec.source}: the largest configuration ({describe_config(trial.to_dict())}, "
+            f"task.n_sequences={task.n_sequences}, seq_len={task.seq_len})")
+    fix = ("use fewer task.n_sequences or shorter sequences" if estimate(trial).largest != "model"
+           else "use fewer space.units or smaller batch sizes")
+    if workers > 1:
+        fix += ", or fewer workers (--jobs)"
+    check_fits(estimate(trial), what, fix, workers=workers)
+
+
+def check_train(spec: TrialSpec) -> None:
+    """Refuse a ``lstmbench train`` configuration that cannot fit, naming its flags."""
+    task, model, fp = spec.task, spec.model, estimate(spec)
+    flags = f"--sequences {task.n_sequences} --seq-len {task.seq_len}"
+    if fp.largest == "windows" and not model.stateful:
+        flags += f" --window {model.window}"
+    if fp.largest == "model":
+        flags = f"--units {model.units} --batch-size {model.batch_size}"
+    fix = {"data": "use fewer --sequences or a shorter --seq-len",
+           "windows": "use fewer --sequences, a shorter --seq-len" + (
+               "" if model.stateful else " or a window nearer 1 or --seq-len"),
+           "model": "use fewer --units or a smaller --batch-size"}[fp.largest]
+    check_fits(fp, flags, fix)
