@@ -116,3 +116,15 @@ def test_timeout_stops_the_sweep_and_trials_0_finishes_its_plan(tmp_path):
                                                                                   "stateless": 2}
     assert sum("retry_of" not in t.user_attrs for t in every) == 4  # each planned trial once
     assert {t.state.name for t in every} <= {"COMPLETE", "FAIL"}
+
+
+def test_variants_are_queued_seed_by_seed_across_the_variants(tmp_path):
+    quiet_optuna()
+    text = "\n".join(f'[[variants]]\nname = "{name}"\narm = "{name}"\nstateful = true\ntimesteps = 2\n'
+                     f"batch_size = 5\nunits = 4\nseeds = {seeds}\n"
+                     for name, seeds in (("A", [0, 1]), ("B", [5, 6, 7])))
+    spec = load_study_spec(str(write_spec(tmp_path, TINY.split("[space]")[0] + text, "ab")))
+    study = create_or_join(open_storage(f"sqlite:///{tmp_path / 'ab.db'}", heartbeat=None), "ab", spec)
+    sweep, n = queue_trials(study, spec, None)
+    assert n == 5
+    assert open_plans(study)[sweep]["todo"] == [["A", 0], ["B", 5], ["A", 1], ["B", 6], ["B", 7]]

@@ -33,13 +33,17 @@ def queue_trials(study: Any, spec: StudySpec, n: int | None) -> tuple[str, int]:
     Search studies: ``n`` trials, each arm in turn (the arm with fewer trials so far first), the
     rest of each configuration left to the sampler — so every arm gets an equal share whatever
     the sampler prefers. Variant studies: every (variant, seed) not yet run or planned, at
-    most ``n``.
+    most ``n``, the variants interleaved.
     """
     import optuna
 
     sweep = uuid.uuid4().hex[:12]
     if spec.variants:
-        todo = [[v.key, s] for v in spec.variants for s in v.seeds]
+        # Seed by seed across the variants (A0, B0, A1, B1, ...): a drift of the machine's speed
+        # during the sweep then falls on every variant alike, not on the last one.
+        deepest = max(len(v.seeds) for v in spec.variants)
+        todo = [[v.key, v.seeds[i]] for i in range(deepest) for v in spec.variants
+                if i < len(v.seeds)]
         planned = _planned_variants(study)
         todo = [item for item in todo if tuple(item) not in planned]
         plan: dict[str, Any] = {"n": len(todo if n is None else todo[:n]), "todo": todo[:n]}
