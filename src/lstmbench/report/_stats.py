@@ -64,12 +64,7 @@ def share(successes: int, n: int) -> Estimate:
 def mean_share(shares: Sequence[float]) -> Estimate:
     """Return the mean of per-configuration shares with a seeded percentile-bootstrap 95 %
     interval over the configurations (none below 2 of them)."""
-    if not shares:
-        return Estimate(None, None, None, 0)
-    mid = statistics.fmean(shares)
-    if len(shares) < 2:
-        return Estimate(mid, None, None, 1)
-    return Estimate(mid, *_bootstrap(shares, "mean"), len(shares))
+    return _bootstrapped([float(v) for v in shares], "mean")
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
@@ -85,17 +80,16 @@ def holm(p_values: Sequence[float | None]) -> list[float | None]:
 
 def median(values: Sequence[float | None]) -> Estimate:
     """Return the median with a seeded percentile-bootstrap 95 % interval (none below 2 values)."""
-    clean = [float(v) for v in values if v is not None and math.isfinite(v)]
-    if not clean:
+    return _bootstrapped([float(v) for v in values if v is not None and math.isfinite(v)], "median")
+
+
+def _bootstrapped(values: list[float], statistic: str) -> Estimate:
+    """The median or mean of ``values`` with its seeded percentile-bootstrap 95 % interval."""
+    if not values:
         return Estimate(None, None, None, 0)
-    mid = statistics.median(clean)
-    if len(clean) < 2:
+    mid = statistics.median(values) if statistic == "median" else statistics.fmean(values)
+    if len(values) < 2:
         return Estimate(mid, None, None, 1)
-    return Estimate(mid, *_bootstrap(clean, "median"), len(clean))
-
-
-def _bootstrap(values: Sequence[float], statistic: str) -> tuple[float, float]:
-    """Return the seeded percentile-bootstrap 95 % interval of the median or mean of ``values``."""
     import numpy as np
 
     data = np.asarray(values, dtype=float)
@@ -104,7 +98,7 @@ def _bootstrap(values: Sequence[float], statistic: str) -> tuple[float, float]:
     stats = np.median(resampled, axis=1) if statistic == "median" else resampled.mean(axis=1)
     alpha = (1 - CONFIDENCE) / 2
     low, high = np.quantile(stats, [alpha, 1 - alpha])
-    return float(low), float(high)
+    return Estimate(mid, float(low), float(high), len(values))
 
 
 def mann_whitney_p(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
