@@ -92,67 +92,21 @@ class Samples:
 
 
 def bench_notebook(seeds: Iterable[int]) -> Samples:
-    """The notebook's loop, Keras 3 spelling; validation by its own per-step loop."""
-    from lstmbench.engines._tf import tensorflow
-    from lstmbench.engines._weights import initial_weights
-
-    tensorflow()
-    import keras
-    from keras.layers import LSTM, Dense
-
-    out = Samples()
-    epoch_s, converge, conv_epochs = out.epoch_s, out.converge_s, out.conv_epochs
-    for rep in seeds:
-        data = _task(rep)
-        X_train, y_train = data.x_train[:, :, None], data.y_train  # (90, 20, 1) as the notebook
-        X_val, y_val = data.x_val[:, :, None], data.y_val
-        start = time.perf_counter()
-        model = keras.Sequential([keras.Input(shape=(1, 1), batch_size=1),
-                                  LSTM(UNITS, stateful=True), Dense(1, activation="sigmoid")])
-        model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
-        model.set_weights(initial_weights(UNITS, 1, rep))
-
-        def reset_states(model: Any = model) -> None:
-            for layer in model.layers:
-                if getattr(layer, "stateful", False):
-                    layer.reset_state()
-
-        at: float | None = None
-        at_epoch: int | None = None
-        for epoch in range(1, EPOCHS[1] + 1):
-            t0 = time.perf_counter()
-            for i in range(X_train.shape[0]):
-                for j in range(X_train.shape[1]):
-                    model.train_on_batch(
-                        np.expand_dims(np.expand_dims(np.expand_dims(X_train[i, j], axis=0),
-                                                      axis=0), axis=0),
-                        np.expand_dims(y_train[i], axis=0))
-                reset_states()
-            t1 = time.perf_counter()
-            if epoch > 1:
-                epoch_s.append(t1 - t0)
-            correct = 0
-            for i in range(X_val.shape[0]):
-                for j in range(X_val.shape[1]):
-                    p = model.predict_on_batch(
-                        np.expand_dims(np.expand_dims(np.expand_dims(X_val[i, j], axis=0),
-                                                      axis=0), axis=0))
-                    correct += int((float(p[0, 0]) > 0.5) == (y_val[i] > 0.5))
-                reset_states()
-            acc = correct / X_val.shape[0] / X_val.shape[1]
-            if at is None and acc >= TARGET:
-                at, at_epoch = time.perf_counter() - start, epoch
-        converge.append(at)
-        conv_epochs.append(at_epoch)
-        print(f"  notebook rep {rep}: epochs {[round(e, 2) for e in epoch_s[-3:]]} s, "
-              f"converged at epoch {at_epoch}", file=sys.stderr)
-    return out
+    """The notebook's own loop, as lstmbench runs it: the engine ``notebook:writing-1:as-written``
+    (``engines/_notebook.py``), timed and validated by the trial runner like every engine."""
+    return _trials("notebook:writing-1:as-written", 1, seeds, xla="auto", shuffle=False)
 
 
 # --------------------------------------------------------------------------- lstmbench engines
 
 
 def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: bool = True) -> Samples:
+    return _trials(engine, batch_size, seeds, xla="on" if jit else "off")
+
+
+def _trials(engine: str, batch_size: int, seeds: Iterable[int], *, xla: str,
+            shuffle: bool = True) -> Samples:
+    """One trial per seed of ``engine``, run for the whole epoch budget; epochs 2.. pooled."""
     from lstmbench.engines import _compiled
     from lstmbench.spec import TrainSpec, TrialSpec
     from lstmbench.trial import run_trial
@@ -162,7 +116,7 @@ def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: 
         _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
         spec = TrialSpec(model=_model_config(batch_size), seed=rep,
                          train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
-                                         stop_at_convergence=False, xla="on" if jit else "off"))
+                                         stop_at_convergence=False, shuffle=shuffle, xla=xla))
         r = run_trial(spec)
         out.epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
         out.converge_s.append(r.time_to_converge_s)
