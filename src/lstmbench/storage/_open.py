@@ -62,20 +62,10 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
     from optuna.storages import RDBStorage
 
     path = sqlite_path(url)
-    engine_kwargs: dict[str, Any] = {}
     if path is not None:
         check_sqlite_file(path, must_exist=must_exist)
-        engine_kwargs["connect_args"] = {"timeout": 120}  # wait for a busy database, do not fail
-    else:
-        engine_kwargs["pool_pre_ping"] = True  # a server restart must not fail the next trial
-    kwargs: dict[str, Any] = {}
-    if heartbeat:
-        with _quiet_optuna_warnings():
-            kwargs = dict(
-                heartbeat_interval=heartbeat,
-                grace_period=3 * heartbeat,
-                heartbeat_stale_trial_callback=RetryStaleTrial(max_retry=3),
-            )
+    engine_kwargs = _engine_kwargs(path is not None)
+    kwargs = _heartbeat_kwargs(heartbeat)
     for attempt in range(attempts):
         try:
             check_schema(url, engine_kwargs, must_exist=must_exist)
@@ -110,6 +100,21 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
         except RuntimeError as exc:  # Optuna's own schema-version check, should ours miss one
             raise UserError(f"{mask(url)}: {mask(str(exc))}", exit_code=1) from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _engine_kwargs(sqlite: bool) -> dict[str, Any]:
+    if sqlite:
+        return {"connect_args": {"timeout": 120}}  # wait for a busy database, do not fail
+    return {"pool_pre_ping": True}  # a server restart must not fail the next trial
+
+
+def _heartbeat_kwargs(heartbeat: int | None) -> dict[str, Any]:
+    """RDBStorage's heartbeat settings: a worker silent for 3 beats is dead, its trial retried."""
+    if not heartbeat:
+        return {}
+    with _quiet_optuna_warnings():
+        return dict(heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
+                    heartbeat_stale_trial_callback=RetryStaleTrial(max_retry=3))
 
 
 OPTUNA_TABLES = frozenset({"studies", "trials", "version_info", "alembic_version"})

@@ -75,12 +75,7 @@ def run_sweep(
     _check_ranges(trials, jobs, timeout, heartbeat)
     deadline = None if timeout is None else began + timeout  # counts from the start
     patience = patience_seconds(storage_patience)
-    study_spec = load_study_spec(spec)
-    if seed is not None:
-        study_spec = replace(study_spec, seed=seed)
-    # The largest configuration of the space, in every worker at once: refused before anything
-    # is queued, rather than a worker's allocation failing trials one after the other.
-    check_study(study_spec, workers=jobs or os.cpu_count() or 1)
+    study_spec = _load_spec(spec, seed, jobs)
     name = study or study_spec.name
     url = storage_url(storage)
     heartbeat = heartbeat or None
@@ -101,16 +96,7 @@ def run_sweep(
     progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total, console=console,
                         quiet=quiet, queued=frozenset(queue),
                         since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
-    exit_code = 0
-    try:
-        with progress:
-            if jobs == 1:
-                work(url, name, study_spec, index=0, heartbeat=heartbeat, deadline=deadline,
-                     patience=patience)
-            else:
-                run_processes(jobs, url, name, study_spec, heartbeat, deadline, patience)
-    except KeyboardInterrupt as exc:
-        exit_code = 143 if isinstance(exc, Terminated) else 130
+    exit_code = _run_workers(progress, jobs, url, name, study_spec, heartbeat, deadline, patience)
     counts = progress.counts()
     left = Patience(patience).run(
         lambda: len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()))
@@ -120,6 +106,32 @@ def run_sweep(
         wall_s=time.perf_counter() - start, exit_code=exit_code,
     )
     return _conclude(outcome, optuna_study, sweep_id, where, storage, console, quiet)
+
+
+def _load_spec(spec: str | None, seed: int | None, jobs: int | None) -> StudySpec:
+    study_spec = load_study_spec(spec)
+    if seed is not None:
+        study_spec = replace(study_spec, seed=seed)
+    # The largest configuration of the space, in every worker at once: refused before anything
+    # is queued, rather than a worker's allocation failing trials one after the other.
+    check_study(study_spec, workers=jobs or os.cpu_count() or 1)
+    return study_spec
+
+
+def _run_workers(progress: Progress, jobs: int, url: str, name: str, spec: StudySpec,
+                 heartbeat: int | None, deadline: float | None, patience: float) -> int:
+    """Run the workers (in this process when ``jobs`` is 1) under ``progress``; return 0, or
+    130 / 143 when Ctrl-C / SIGTERM stopped them."""
+    try:
+        with progress:
+            if jobs == 1:
+                work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline,
+                     patience=patience)
+            else:
+                run_processes(jobs, url, name, spec, heartbeat, deadline, patience)
+    except KeyboardInterrupt as exc:
+        return 143 if isinstance(exc, Terminated) else 130
+    return 0
 
 
 def _check_ranges(trials: int | None, jobs: int | None, timeout: float | None,
