@@ -80,11 +80,7 @@ def run_sweep(
     url = storage_url(storage)
     heartbeat = heartbeat or None
     optuna_study = _open_study(url, name, study_spec, heartbeat)
-    # The sweep's plan only: the workers queue its trials a few at a time (see _queue).
-    sweep_id, queued = queue_trials(optuna_study, study_spec, trials)
-    queue = _waiting(optuna_study)  # left by an earlier run: queued, or retries
-    earlier = not_queued(optuna_study)
-    earlier.pop(sweep_id, None)  # plans of earlier runs that stopped before queueing them all
+    sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials)
     total = queued + len(queue) + sum(earlier.values())
     jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
     where = sqlite_path(url) or mask(url)
@@ -98,7 +94,7 @@ def run_sweep(
                         since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
     exit_code = _run_workers(progress, jobs, url, name, study_spec, heartbeat, deadline, patience)
     counts = progress.counts()
-    left = Patience(patience).run(
+    left = Patience(patience).run(  # a storage lost at the very end: waited for too
         lambda: len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()))
     outcome = SweepOutcome(
         study=name, storage=mask(url), queued=queued, complete=counts["COMPLETE"],
@@ -159,6 +155,16 @@ def _open_study(url: str, name: str, spec: StudySpec, heartbeat: int | None) -> 
         # past the grace period it is marked FAIL and queued again, before this run's trials.
         optuna.storages.fail_stale_trials(study)
     return study
+
+
+def _plan(study: Any, spec: StudySpec, trials: int | None) -> tuple[str, int, set[int], dict[str, int]]:
+    """Record this sweep's plan; return (its id, its trials, the trials queued before it, and
+    what plans of earlier runs that stopped early have still to queue, by sweep id)."""
+    # The plan only: the workers queue its trials a few at a time (see _queue).
+    sweep_id, queued = queue_trials(study, spec, trials)
+    earlier = not_queued(study)
+    earlier.pop(sweep_id, None)
+    return sweep_id, queued, _waiting(study), earlier
 
 
 def _waiting(study: Any) -> set[int]:
