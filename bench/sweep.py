@@ -6,7 +6,10 @@ Runs the real command in a fresh temporary folder, once with --jobs 1 and once w
 - start-up: wall minus the busiest worker's summed trial time (imports, study creation, spawn);
 - compile: build + trace + XLA compile (``compile_s``; 0 when a worker reuses a program);
 - training: the epochs' train time; evaluation: validation after each epoch;
-- other: the rest of each trial (data, feeding, bookkeeping, storage writes).
+- other: the rest of each trial (data, feeding, bookkeeping, storage writes);
+- programs compiled / reused: trials that built a program / found one built by an earlier trial
+  of their worker; cache hits: compiled programs whose XLA code came from the persistent cache
+  (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does).
 
 Usage: python bench/sweep.py [--trials 50] [--jobs 1,0] [--repeat 1] [--replicates K]
                             [--json bench/results/sweep.json]
@@ -91,7 +94,10 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         "trial_s_sum": total_s,
         "median_compile_s": statistics.median(t.user_attrs["compile_s"] for t in trials_),
         "median_train_s": statistics.median(sum(t.user_attrs["train_ms"]) / 1e3 for t in trials_),
+        "programs_compiled": sum(not t.user_attrs.get("reused_program") for t in trials_),
         "programs_reused": sum(bool(t.user_attrs.get("reused_program")) for t in trials_),
+        "cache_hits": sum(t.user_attrs.get("xla_cache") == "hit" for t in trials_),
+        "cache_misses": sum(t.user_attrs.get("xla_cache") == "miss" for t in trials_),
         "converged": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm and t.user_attrs["converged"])
                       for arm in ("stateful", "stateless")},
     }
@@ -99,7 +105,7 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
 
 HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "startup_s",
         "compile_s", "train_s", "eval_s", "other_s", "median_compile_s", "median_train_s",
-        "programs_reused")
+        "programs_compiled", "programs_reused", "cache_hits")
 
 
 def _line(row: dict) -> str:
