@@ -6,9 +6,15 @@ Runs the real command in a fresh temporary folder, once with --jobs 1 and once w
 - start-up: wall minus the busiest worker's summed trial time (imports, study creation, spawn);
 - compile: build + trace + XLA compile (``compile_s``; 0 when a worker reuses a program);
 - training: the epochs' train time; evaluation: validation after each epoch;
-- other: the rest of each trial (data, feeding, bookkeeping, storage writes).
+- other: the rest of each trial (data, feeding, bookkeeping, storage writes);
+- programs compiled / reused: trials that built a program / found one built by an earlier trial
+  of their worker; cache hits: compiled programs whose XLA code came from the persistent cache
+  (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does).
 
-Usage: python bench/sweep.py [--trials 50] [--json bench/results/sweep.json]
+Usage: python bench/sweep.py [--trials 50] [--jobs 1,0] [--repeat 1] [--replicates K]
+                            [--json bench/results/sweep.json]
+(``--jobs 0``: the command's default, one worker per core; ``--replicates K``: the default study
+with ``[train] replicates = K``, to choose the default.)
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -28,7 +35,20 @@ from _common import machine
 from lstmbench.storage import quiet_optuna
 
 
-def run_once(trials: int, jobs: int | None) -> dict:
+def _study_with(folder: str, replicates: int) -> str:
+    """The default study's file with ``[train] replicates`` set, written into ``folder``."""
+    from lstmbench.spec import shipped_studies
+
+    text = shipped_studies()["default"].read_text()
+    text = re.sub(r"(?m)^replicates = .*$", "", text)
+    text = text.replace("[train]\n", f"[train]\nreplicates = {replicates}\n", 1)
+    path = Path(folder) / "spec" / "default.toml"
+    path.parent.mkdir()
+    path.write_text(text)
+    return str(path)
+
+
+def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> dict:
     import optuna
 
     quiet_optuna()
@@ -36,9 +56,13 @@ def run_once(trials: int, jobs: int | None) -> dict:
         cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", str(trials), "--quiet"]
         if jobs is not None:
             cmd += ["--jobs", str(jobs)]
+        if replicates is not None:
+            cmd += ["--spec", _study_with(folder, replicates), "--study", "default"]
+        load, cpu0 = os.getloadavg()[0], os.times()
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        cpu1 = os.times()
         if proc.returncode != 0:
             raise SystemExit(f"sweep failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         study = optuna.load_study(study_name="default", storage=f"sqlite:///{folder}/lstmbench.db")
@@ -55,6 +79,10 @@ def run_once(trials: int, jobs: int | None) -> dict:
     workers = len(busy)
     return {
         "jobs": jobs or os.cpu_count(),
+        "replicates": trials_[0].user_attrs.get("replicates", 1),
+        "load_before": load,
+        "cpu_s": (cpu1.children_user + cpu1.children_system
+                  - cpu0.children_user - cpu0.children_system),
         "workers_seen": workers,
         "trials": len(trials_),
         "wall_s": wall,
@@ -66,24 +94,43 @@ def run_once(trials: int, jobs: int | None) -> dict:
         "trial_s_sum": total_s,
         "median_compile_s": statistics.median(t.user_attrs["compile_s"] for t in trials_),
         "median_train_s": statistics.median(sum(t.user_attrs["train_ms"]) / 1e3 for t in trials_),
+        "programs_compiled": sum(not t.user_attrs.get("reused_program") for t in trials_),
         "programs_reused": sum(bool(t.user_attrs.get("reused_program")) for t in trials_),
+        "cache_hits": sum(t.user_attrs.get("xla_cache") == "hit" for t in trials_),
+        "cache_misses": sum(t.user_attrs.get("xla_cache") == "miss" for t in trials_),
         "converged": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm and t.user_attrs["converged"])
                       for arm in ("stateful", "stateless")},
     }
 
 
+HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "startup_s",
+        "compile_s", "train_s", "eval_s", "other_s", "median_compile_s", "median_train_s",
+        "programs_compiled", "programs_reused", "cache_hits")
+
+
+def _line(row: dict) -> str:
+    return " | ".join(f"{row[k]:.2f}" if isinstance(row[k], float) else str(row[k]) for k in HEAD)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--jobs", default="1,0",
+                        help="comma-separated worker counts; 0: the command's default")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each row (median wall)")
+    parser.add_argument("--replicates", type=int, default=None,
+                        help="run the default study with this many replicates")
     parser.add_argument("--json", default=None, help="write the rows here")
     args = parser.parse_args()
-    rows = [run_once(args.trials, 1), run_once(args.trials, None)]
-    head = ("jobs", "trials", "wall_s", "startup_s", "compile_s", "train_s", "eval_s", "other_s",
-            "median_compile_s", "median_train_s", "programs_reused")
-    print(" | ".join(head))
-    print(" | ".join("---" for _ in head))
+    rows = []
+    for jobs in (int(j) for j in args.jobs.split(",")):
+        for _ in range(args.repeat):
+            rows.append(run_once(args.trials, jobs or None, args.replicates))
+            print(_line(rows[-1]), flush=True)
+    print(" | ".join(HEAD))
+    print(" | ".join("---" for _ in HEAD))
     for r in rows:
-        print(" | ".join(f"{r[k]:.2f}" if isinstance(r[k], float) else str(r[k]) for k in head))
+        print(_line(r))
     print("(compile/train/eval/other are sums over trials, in seconds of one core)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -68,3 +68,27 @@ def test_ceiling_of_the_notebook_configuration():
     assert ceiling(20, 10, 0.5) == pytest.approx(6 / 11)  # 0.545
     assert ceiling(20, 20, 0.5) == 1.0
     assert ceiling(20, 1, 0.5) == pytest.approx(10.5 / 20)
+
+
+@pytest.mark.parametrize("n", [10, 20, 37, 100, 101, 200])
+@pytest.mark.parametrize("test_size", [0.1, 0.25, 1 / 3])
+def test_split_is_scikit_learns(n, test_size):
+    """``stratified_split`` draws exactly what ``train_test_split(..., stratify=labels)`` draws."""
+    from sklearn.model_selection import train_test_split
+
+    from lstmbench.task import stratified_split
+
+    for seed in range(40):
+        labels = np.zeros(n, np.float32)
+        labels[np.random.default_rng(seed).choice(n, n // 2 + seed % 3, replace=False)] = 1
+        index = np.arange(n)
+        try:
+            train, test = train_test_split(index, test_size=test_size, random_state=seed,
+                                           stratify=labels)
+        except ValueError:  # too few samples for a class on one side: refused by both
+            with pytest.raises(ValueError):
+                stratified_split(labels, test_size, seed)
+            continue
+        ours = stratified_split(labels, test_size, seed)
+        np.testing.assert_array_equal(ours[0], train)
+        np.testing.assert_array_equal(ours[1], test)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from lstmbench.spec import TaskSpec
 
@@ -25,7 +25,8 @@ def make_task(spec: TaskSpec, seed: int) -> FirstBitData:
 
     Deterministic for a seed; the split is scikit-learn's ``train_test_split`` like the notebook's,
     stratified on the label: both splits keep the task's 50/50, so the stateless ceiling is the
-    notebook's 0.545 (L=20, W=10) at every seed instead of a coin flip of the split.
+    notebook's 0.545 (L=20, W=10) at every seed instead of a coin flip of the split. It is
+    computed by :func:`stratified_split`, the same draws without importing scikit-learn.
     """
     rng = np.random.default_rng(seed)
     n, L = spec.n_sequences, spec.seq_len
@@ -35,10 +36,55 @@ def make_task(spec: TaskSpec, seed: int) -> FirstBitData:
     data[:, 0] = 0.0
     data[rng.choice(n, n // 2, replace=False), 0] = 1.0
     labels = data[:, 0].copy()
-    x_train, x_val, y_train, y_val = train_test_split(
-        data, labels, test_size=spec.val_fraction, random_state=seed, stratify=labels
-    )
-    return FirstBitData(x_train, y_train, x_val, y_val)
+    train, val = stratified_split(labels, spec.val_fraction, seed)
+    return FirstBitData(data[train], labels[train], data[val], labels[val])
+
+
+def stratified_split(labels: np.ndarray, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (train, test) indices exactly as scikit-learn's ``train_test_split(...,
+    test_size=test_size, random_state=seed, stratify=labels)`` draws them (its
+    ``StratifiedShuffleSplit``, the same calls on the same ``RandomState``).
+
+    Written out because importing scikit-learn (and with it SciPy) cost every worker process
+    ~1.5 s of start-up for this one function; ``tests/test_task.py`` checks it against
+    scikit-learn over many seeds and sizes.
+    """
+    n = len(labels)
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    _, y_indices, class_counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if class_counts.min() < 2 or min(n_train, n_test) < len(class_counts):
+        raise ValueError(f"cannot split {n} samples of {len(class_counts)} classes "
+                         f"(counts {class_counts.tolist()}) with test_size={test_size}")
+    class_indices = np.split(np.argsort(y_indices, kind="stable"), np.cumsum(class_counts)[:-1])
+    rng = np.random.RandomState(seed)
+    n_i = _approximate_mode(class_counts, n_train, rng)
+    t_i = _approximate_mode(class_counts - n_i, n_test, rng)
+    train: list[int] = []
+    test: list[int] = []
+    for i, count in enumerate(class_counts):
+        members = class_indices[i].take(rng.permutation(count), mode="clip")
+        train.extend(members[: n_i[i]])
+        test.extend(members[n_i[i]: n_i[i] + t_i[i]])
+    return rng.permutation(train), rng.permutation(test)
+
+
+def _approximate_mode(class_counts: np.ndarray, n_draws: int,
+                      rng: np.random.RandomState) -> np.ndarray:
+    """scikit-learn's ``_approximate_mode``: draws per class, ties broken by ``rng``."""
+    continuous = class_counts / class_counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need_to_add = int(n_draws - floored.sum())
+    if need_to_add > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (inds,) = np.where(remainder == value)
+            add_now = min(len(inds), need_to_add)
+            floored[rng.choice(inds, size=add_now, replace=False)] += 1
+            need_to_add -= add_now
+            if need_to_add == 0:
+                break
+    return floored.astype(int)
 
 
 def ceiling(seq_len: int, window: int, positive_share: float) -> float:

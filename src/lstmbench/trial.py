@@ -90,6 +90,10 @@ class TrialResult:
     member_train_loss: list[list[float | None]]
     member_val_loss: list[list[float | None]]
     versions: dict[str, str] = field(default_factory=dict)
+    # What XLA's persistent compilation cache did: "hit", "miss", "off"; None when this trial
+    # compiled no XLA program (its program was reused, or XLA was off). Optional: older results
+    # lack it.
+    xla_cache: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -313,4 +317,5 @@ def _result(spec: TrialSpec, members: _Members, timing: _Timing, population: Any
         member_train_loss=members.train_loss,
         member_val_loss=members.val_loss,
         versions=versions(),
+        xla_cache=getattr(population, "xla_cache", None),
     )

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmbench.engines._tf import tensorflow
+from lstmbench.engines._tf import cache_entries, tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
 from lstmbench.feeding import Batches, EvalSet
 
@@ -238,13 +238,22 @@ class CompiledPopulation:
             _programs[key] = _Program(units, batch_shape, eval_shape, jit)
         self._program = _programs[key]
         self.reused = self._program.compiled  # a previous trial already compiled these shapes
+        # What XLA's persistent cache did for this trial: "hit" (loaded), "miss" (compiled and
+        # stored), "off" (no cache); None when XLA compiled nothing (reused, or XLA off).
+        self.xla_cache: str | None = None
         self._program.reset(self._weights, learning_rate)
 
     def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
         if not self._program.compiled:
+            before = cache_entries() if self.jit else None
             self._program.train_epoch(batches.xs, batches.ys)
             self._program.predict(evalset.xv)
             self._program.compiled = True
+            if self.jit:
+                # A miss writes an entry (another worker writing one meanwhile reads as a miss).
+                after = cache_entries()
+                self.xla_cache = ("off" if before is None or after is None
+                                  else "miss" if after - before else "hit")
         self._program.reset(self._weights, self._learning_rate)
 
     def train_epoch(self, batches: Batches) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Import TensorFlow once, quietly, with thread pools sized for one process per core."""
+"""Import TensorFlow once, quietly, with thread pools sized for one process per core, and XLA's
+persistent compilation cache in the user's cache folder."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 _configured = False
+CACHE_ENV = "LSTMBENCH_XLA_CACHE"  # a folder, or "off"
+_CACHE_FLAG = "--tf_xla_persistent_cache_directory"
 
 
 def threads() -> int:
@@ -20,11 +24,64 @@ def threads() -> int:
     return max(1, int(os.environ.get("LSTMBENCH_THREADS", "1")))
 
 
+def xla_cache_dir() -> Path | None:
+    """The folder of XLA's persistent compilation cache; None when it is off.
+
+    ``$LSTMBENCH_XLA_CACHE``: "off" (or "0", "") turns it off, a path chooses the folder; by
+    default ``$XDG_CACHE_HOME/lstmbench/xla`` (``~/.cache/lstmbench/xla``). A folder already
+    given in ``TF_XLA_FLAGS`` wins. XLA keys each entry by the program's fingerprint, so an
+    entry only ever serves the same program: a second sweep loads what the first compiled
+    instead of compiling it again (one compile 0.90 -> 0.50 s; the rest is tracing).
+    """
+    given = active_xla_cache()
+    if given is not None:
+        return given
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "0", "off", "no", "false") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lstmbench" / "xla"
+
+
+def active_xla_cache() -> Path | None:
+    """The cache folder TensorFlow was given (in ``TF_XLA_FLAGS``), or None."""
+    for flag in os.environ.get("TF_XLA_FLAGS", "").split():
+        if flag.startswith(_CACHE_FLAG + "="):
+            return Path(flag.split("=", 1)[1])
+    return None
+
+
+def cache_entries() -> set[str] | None:
+    """The entries in the active XLA cache folder (None: no cache), to tell a hit from a miss."""
+    folder = active_xla_cache()
+    if folder is None:
+        return None
+    try:
+        return set(os.listdir(folder))
+    except OSError:
+        return set()
+
+
+def _use_xla_cache() -> None:
+    """Put the cache folder into ``TF_XLA_FLAGS``: TensorFlow reads it once, so before import."""
+    folder = xla_cache_dir()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if folder is None or _CACHE_FLAG in flags:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile as before, without a cache
+        return
+    os.environ["TF_XLA_FLAGS"] = f"{flags} {_CACHE_FLAG}={folder}".strip()
+
+
 def tensorflow() -> ModuleType:
     """Return the ``tensorflow`` module, configured on first use."""
     global _configured
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if not _configured and "tensorflow" not in sys.modules:
+        _use_xla_cache()
     if not _configured:
         # absl prints CUDA lines whatever the log level: at import, and where a CUDA driver
         # library is present but no GPU ("failed call to cuInit"), when the devices are first
