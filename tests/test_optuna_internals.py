@@ -1,4 +1,4 @@
-"""One test per use of Optuna's private API (storage/_optuna.py): an Optuna release that moves
+"""One test per use of Optuna's private API (storage/_optuna/): an Optuna release that moves
 one of them fails here, by name, before a sweep meets it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import optuna
 import pytest
 import sqlalchemy
 
-from lstmbench.storage import QueueEmpty, late_trials, open_storage, queue_only, queued_params
+from lstmbench.storage import QueueEmpty, late_trials, open_storage, queue_only, queued_params, stored_state
 from lstmbench.storage._optuna import optuna_schema_versions, rdb_engine
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -59,3 +59,31 @@ def test_late_trials_reads_the_heartbeat_table(study) -> None:
 
 def test_rdb_engine_is_none_for_a_storage_without_one() -> None:
     assert rdb_engine(optuna.create_study()) is None
+
+
+def test_stored_state_reads_the_trial_from_the_storage(study) -> None:
+    trial = study.ask()
+    assert stored_state(trial) == optuna.trial.TrialState.RUNNING
+    study.tell(trial, 1.0)
+    assert stored_state(trial) == optuna.trial.TrialState.COMPLETE
+
+
+def test_edit_queue_adds_counts_and_tags_trials_in_one_transaction(study) -> None:
+    from lstmbench.storage import edit_queue, param_counts
+
+    def body(q):
+        q.add({"arm": "stateful"}, {"sweep": "s1"})
+        q.add({"arm": "stateless"}, {"sweep": "s1", "retry_of": 0})
+        return q.waiting(), q.tagged("sweep", "s1", unless="retry_of")
+
+    assert edit_queue(study, body) == (2, 1)
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [{"arm": "stateful"},
+                                                                  {"arm": "stateless"}]
+    assert [t.number for t in waiting] == [0, 1]  # numbered as Optuna numbers them
+    for _ in range(2):
+        trial = study.ask()
+        trial.suggest_categorical("arm", ["stateful", "stateless"])
+        study.tell(trial, 1.0)
+    assert param_counts(study, "arm", skip_states=()) == {"stateful": 1, "stateless": 1}
+    assert param_counts(study, "arm", skip_states=(optuna.trial.TrialState.COMPLETE,)) == {}

@@ -1,4 +1,4 @@
-"""The report's reader of Optuna's tables (``storage/_trials.py``) against Optuna's own
+"""The report's reader of Optuna's tables (``storage/_optuna/_trials.py``) against Optuna's own
 ``get_trials``, field by field, on SQLite and PostgreSQL: if Optuna changes its schema, this
 fails by name before any report prints something wrong."""
 
@@ -11,7 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 
 from lstmbench.storage import open_storage, quiet_optuna, read_trials
-from lstmbench.storage._trials import study_overview
+from lstmbench.storage._optuna import study_overview
 
 DISTRIBUTIONS = {
     "arm": CategoricalDistribution(["stateful", "stateless"]),

@@ -13,12 +13,14 @@ from lstmbench.storage._open import (
 from lstmbench.storage._optuna import (
     QueueEdit,
     QueueEmpty,
+    TrialRecord,
     edit_queue,
     late_trials,
     param_counts,
     queue_only,
     queued_params,
     quiet_optuna,
+    read_trials,
     stored_state,
 )
 from lstmbench.storage._outage import (
@@ -33,7 +35,6 @@ from lstmbench.storage._outage import (
 )
 from lstmbench.storage._results import FORMAT_KEY, RESULT_FORMAT, stamped, upgraded
 from lstmbench.storage._studies import SPEC, SPEC_HASH, VERSION, find_studies
-from lstmbench.storage._trials import TrialRecord, read_trials
 from lstmbench.storage._url import DEFAULT_STORAGE, driver_url, mask, sqlite_path, storage_url
 
 __all__ = [

@@ -6,8 +6,7 @@ from typing import Any
 
 from lstmbench.errors import UserError
 from lstmbench.storage._open import open_storage
-from lstmbench.storage._optuna import quiet_optuna
-from lstmbench.storage._trials import study_overview
+from lstmbench.storage._optuna import quiet_optuna, study_overview
 from lstmbench.storage._url import mask, storage_url
 
 # Study user attributes that mark an lstmbench study; SPEC_HASH is written last (complete).

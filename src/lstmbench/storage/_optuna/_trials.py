@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from lstmbench.storage._optuna import rdb_engine
+from lstmbench.storage._optuna._engine import rdb_engine
 
 
 @dataclass(frozen=True)
