@@ -87,3 +87,10 @@ def test_edit_queue_adds_counts_and_tags_trials_in_one_transaction(study) -> Non
         study.tell(trial, 1.0)
     assert param_counts(study, "arm", skip_states=()) == {"stateful": 1, "stateless": 1}
     assert param_counts(study, "arm", skip_states=(optuna.trial.TrialState.COMPLETE,)) == {}
+
+
+def test_fixed_params_are_what_a_trial_was_queued_with(study) -> None:
+    from lstmbench.storage import fixed_params
+
+    study.enqueue_trial({"variant": "A", "seed": 3})
+    assert fixed_params(study.trials[0]) == {"variant": "A", "seed": 3}

@@ -18,7 +18,7 @@ from typing import Any
 
 from lstmbench.errors import UserError
 from lstmbench.spec import StudySpec
-from lstmbench.storage import QueueEdit, edit_queue, param_counts
+from lstmbench.storage import QueueEdit, edit_queue, fixed_params, param_counts
 from lstmbench.study._study import SWEEP
 
 PLAN = "lstmbench_sweep:"  # study user attribute of each sweep: its plan
@@ -82,7 +82,7 @@ def _planned_variants(study: Any) -> set[tuple[str, int]]:
     """(variant, seed) pairs run, running, queued, or in an unfinished plan."""
     done = set()
     for t in study.get_trials(deepcopy=False):  # a variant study has few trials
-        params = t.params or t.system_attrs.get("fixed_params", {})
+        params = t.params or fixed_params(t)
         done.add((params.get("variant"), params.get("seed")))
     for plan in open_plans(study).values():
         done |= {tuple(item) for item in plan.get("todo", [])}

@@ -79,7 +79,15 @@ def queued_params(trial: Any) -> dict[str, Any]:
     storage (private: ``Trial._trial_id``, the ``fixed_params`` system attribute).
     """
     frozen = trial.study._storage.get_trial(trial._trial_id)
-    return {**frozen.system_attrs.get("fixed_params", {}), **trial.params}
+    return {**fixed_params(frozen), **trial.params}
+
+
+def fixed_params(frozen: Any) -> dict[str, Any]:
+    """The parameters a ``FrozenTrial`` was queued with (``enqueue_trial``), suggested or not.
+
+    Private: ``enqueue_trial`` keeps them in the ``fixed_params`` system attribute.
+    """
+    return dict(frozen.system_attrs.get("fixed_params", {}))
 
 
 def stored_state(trial: Any) -> Any:
@@ -114,7 +122,7 @@ def late_trials(study: Any, late_s: float) -> list[int]:
 
 
 __all__ = [
-    "QueueEdit", "QueueEmpty", "TrialRecord", "edit_queue", "late_trials", "optuna_schema_versions",
-    "param_counts", "queue_only", "queued_params", "quiet_optuna", "rdb_engine", "read_trials",
-    "stored_state", "study_overview",
+    "QueueEdit", "QueueEmpty", "TrialRecord", "edit_queue", "fixed_params", "late_trials",
+    "optuna_schema_versions", "param_counts", "queue_only", "queued_params", "quiet_optuna",
+    "rdb_engine", "read_trials", "stored_state", "study_overview",
 ]
