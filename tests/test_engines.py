@@ -116,5 +116,7 @@ def test_xla_is_chosen_where_the_epoch_budget_repays_its_compile_time():
     b10 = ModelConfig(stateful=True, timesteps=1, batch_size=10, units=8)
     assert chosen(b10)  # 30 epochs x 180 updates: ~0.8 s without XLA against ~0.6 s more compile
     assert not chosen(b10, epochs=3)  # a short run never repays the compile
-    assert not chosen(ModelConfig(stateful=True, timesteps=1, batch_size=30, units=8))
-    assert not chosen(ModelConfig(stateful=False, window=1, batch_size=90, units=8))
+    b30 = ModelConfig(stateful=True, timesteps=1, batch_size=30, units=8)
+    assert not chosen(b30, epochs=10)  # 600 updates of ~0.7 ms: 0.4 s without XLA
+    assert chosen(b30)  # 1800 updates: 1.3 s without XLA
+    assert not chosen(ModelConfig(stateful=False, window=1, batch_size=90, units=8), epochs=10)

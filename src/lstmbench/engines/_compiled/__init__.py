@@ -1,0 +1,193 @@
+"""The default engine: an epoch in a few calls of one ``tf.function`` (XLA on), Keras variables inside.
+
+The model is Keras' ``LSTMCell`` and ``Dense(1)``: the same weights (``kernel``,
+``recurrent_kernel``, ``bias`` in gate order i, f, c, o; then the Dense kernel and bias) and
+the same math as ``LSTMCell.call``, written out, trained by a Keras ``Adam``. The weights are
+packed into two Keras variables — ``lstm = [kernel; recurrent_kernel; bias]`` of shape
+``(F + U + 1, 4U)`` and ``head = [dense_kernel; dense_bias]`` of shape ``(U + 1, 1)`` — so that
+Adam updates two variables instead of five, and at batch size 1 one product ``[x, h, 1] @ lstm``
+gives a step's gates. Adam is elementwise: Adam on the packed variables is Adam on the five
+weights. At these sizes every XLA kernel costs about as much to launch as to run, so fewer
+kernels per update is the whole game (B=1 epoch 6.5 → 4.5 ms, compile 1.1 → 0.8 s);
+``tests/test_engines.py`` checks the result against the Keras reference.
+
+**Population.** The program trains K members of one configuration at once: both packed
+variables carry a leading member axis, ``(K, F + U + 1, 4U)`` and ``(K, U + 1, 1)``, and the
+batches one too (``feeding.population_batches``: each member its own order). Every product is
+batched over members, so an update launches the same kernels for any K. The loss the tape sees
+is the *sum* of the members' mean losses: its gradient with respect to member i's slice is
+member i's own gradient, and Adam, elementwise, then steps each slice as a one-member run
+would (``tests/test_population.py``). A single model is the population of one (measured no
+slower than the former one-model program: B=1 3.8 vs 4.1 ms, B=10 1.4 vs 1.6 ms CPU an epoch).
+At B=1 an update is ~30 small kernels whatever K, so K members cost far less than K runs
+(``bench/engines.py --population-only``: K=16 ~3.5x the epoch of K=1). What grows with K is
+elementwise work on K x 329 parameters, mostly Adam's sqrt and divide, which share the
+divider unit (~1.5 cycles a parameter an update; without them K=16 would be ~2.7x K=1).
+
+The epoch is a flat ``while`` loop over updates (chunk k of batch b). The LSTM state is a
+pair of tensors carried from update to update, set to zero where a batch starts (k = 0); each
+update is one optimizer step whose gradient tape sees only its chunk, so gradients stop at
+chunk boundaries exactly as with Keras' ``stateful=True``. The steps of a chunk run in a
+``while`` loop bounded by the real number of steps (written out when a chunk is one step).
+
+**Shared programs** (``_shapes``). A program is built for a few bucketed sizes — members,
+samples per batch, steps of a sample, one step or a loop, units — and takes the rest as runtime
+values: batches (an epoch is a few calls of ``BLOCK`` batches), chunks, steps per chunk,
+samples. Padding never enters the math (``tests/test_buckets.py``: losses bitwise equal to the
+exact-shape program, predictions within 1.2e-7). Data is read with ``tf.gather``: XLA takes
+the start of a slice (``xs[b]``) as a compile-time constant and compiled a program per value.
+A default sweep (50 trials, K=4) built 43 programs with exact shapes and 19 with buckets;
+the price is arithmetic on padded units and samples (a stateless W=10 B=11 epoch 14 -> 50 ms
+CPU with 8 units padded to 16). Programs are kept per process (``_programs``) and their XLA
+code in the persistent cache (``_tf.xla_cache_dir``) across processes and sweeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lstmbench.engines._compiled._math import model_functions, predict_function, train_function
+from lstmbench.engines._compiled._shapes import (
+    ProgramShape,
+    eval_sequences,
+    layout,
+    padded_weights,
+)
+from lstmbench.engines._tf import cache_entries, tensorflow
+from lstmbench.engines._weights import count_params, initial_weights
+from lstmbench.feeding import Batches, EvalSet
+
+
+class _Program:
+    """Variables, optimizer and compiled functions for one :class:`ProgramShape`."""
+
+    def __init__(self, shape: ProgramShape, jit: bool) -> None:
+        tf = tensorflow()
+        import keras
+
+        K, U, F = shape.members, shape.units, shape.features
+        units = U
+        self.lstm = keras.Variable(np.zeros((K, F + U + 1, 4 * U), np.float32), name="lstm")
+        self.head = keras.Variable(np.zeros((K, U + 1, 1), np.float32), name="head")
+        self.variables = [self.lstm, self.head]
+        self.optimizer = keras.optimizers.Adam(1e-3)
+        self.optimizer.build(self.variables)
+        run_chunk, logits_of = model_functions(tf, self.lstm, self.head, units, shape)
+        self.train_block = train_function(tf, run_chunk, logits_of, self.optimizer,
+                                          self.variables, units=units, shape=shape, jit=jit)
+        self.predict = predict_function(tf, run_chunk, logits_of, units=units, shape=shape)
+        self.shape = shape
+        self.compiled = False
+
+    def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
+        """Start a new trial on this program: fresh weights, empty Adam slots.
+
+        ``weights`` per member, in Keras' order: kernel, recurrent_kernel, bias, dense kernel,
+        dense bias.
+        """
+        weights = [padded_weights(w, self.shape.units) for w in weights]
+        self.lstm.assign(np.stack([np.concatenate([k, r, b[None]]) for k, r, b, _, _ in weights]))
+        self.head.assign(np.stack([np.concatenate([dk, db[None]]) for _, _, _, dk, db in weights]))
+        for var in self.optimizer.variables:
+            var.assign(np.zeros(var.shape, dtype=var.dtype))
+        self.optimizer.learning_rate.assign(learning_rate)
+
+    def train_epoch(self, batches: Batches) -> np.ndarray:
+        """One epoch, block by block: each member's mean loss ``(K,)``."""
+        lay = layout(batches, self.shape)
+        total = np.zeros(self.shape.members, np.float32)
+        sizes = [np.int32(n) for n in (lay.n_chunks, lay.timesteps, lay.batch)]
+        for xs, ys, n_batches in lay.blocks:
+            total = self.train_block(xs, ys, np.int32(n_batches), *sizes, total)
+        # float32 like the sum: the mean a single call over the epoch would return
+        return (np.asarray(total, np.float32) / np.float32(lay.n_updates)).astype(np.float32)
+
+    def probabilities(self, evalset: EvalSet) -> np.ndarray:
+        """Probabilities ``(K, n_chunks, N)`` on the shared validation set."""
+        n_chunks, _, T, _ = evalset.xv.shape
+        probs = self.predict(eval_sequences(evalset, self.shape), np.int32(n_chunks), np.int32(T))
+        return np.ascontiguousarray(probs.numpy().transpose(1, 0, 2))
+
+
+_programs: dict[tuple[Any, ...], _Program] = {}
+
+
+class CompiledPopulation:
+    """K members of one configuration in one compiled program (see the module docstring).
+
+    ``batch_shape`` is ``(n_batches, n_chunks, K, B, T, F)``; ``seeds`` gives each member's
+    initial weights. Trains on ``feeding.population_batches``; losses ``(K,)``, probabilities
+    ``(K, n_chunks, N)``.
+    """
+
+    name = "compiled"
+
+    def __init__(self, *, units: int, learning_rate: float, seeds: Sequence[int],
+                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
+                 jit: bool = True, exact_shape: bool = False) -> None:
+        if batch_shape[2] != len(seeds):
+            raise ValueError(f"batches for {batch_shape[2]} members, seeds for {len(seeds)}")
+        self.jit = jit
+        self.members = len(seeds)
+        self.n_params = count_params(units, batch_shape[-1])  # per member
+        self._weights = [initial_weights(units, batch_shape[-1], s) for s in seeds]
+        self._learning_rate = learning_rate
+        shape = ProgramShape.of(units, tuple(batch_shape), exact=exact_shape)
+        key = (shape, jit)
+        if key not in _programs:
+            _programs[key] = _Program(shape, jit)
+        self._program = _programs[key]
+        self.reused = self._program.compiled  # a previous trial already compiled these shapes
+        # What XLA's persistent cache did for this trial: "hit" (loaded), "miss" (compiled and
+        # stored), "off" (no cache); None when XLA compiled nothing (reused, or XLA off).
+        self.xla_cache: str | None = None
+        self._program.reset(self._weights, learning_rate)
+
+    def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
+        if not self._program.compiled:
+            before = cache_entries() if self.jit else None
+            # One batch traces and compiles what every epoch calls (any block of this shape).
+            self._program.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+            self._program.probabilities(evalset)
+            self._program.compiled = True
+            if self.jit:
+                # A miss writes an entry (another worker writing one meanwhile reads as a miss).
+                after = cache_entries()
+                self.xla_cache = ("off" if before is None or after is None
+                                  else "miss" if after - before else "hit")
+        self._program.reset(self._weights, self._learning_rate)
+
+    def train_epoch(self, batches: Batches) -> np.ndarray:
+        return self._program.train_epoch(batches)
+
+    def predict(self, evalset: EvalSet) -> np.ndarray:
+        return self._program.probabilities(evalset)
+
+
+class CompiledEngine:
+    """One model: the population of one, with the single-model ``Engine`` interface."""
+
+    name = "compiled"
+
+    def __init__(self, *, units: int, learning_rate: float, seed: int,
+                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
+                 jit: bool = True) -> None:
+        n_batches, n_chunks, *sample = batch_shape
+        self._population = CompiledPopulation(
+            units=units, learning_rate=learning_rate, seeds=[seed],
+            batch_shape=(n_batches, n_chunks, 1, *sample), eval_shape=eval_shape, jit=jit,
+        )
+        self.jit, self.n_params = jit, self._population.n_params
+        self.reused = self._population.reused
+
+    def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
+        self._population.warm_up(batches.with_member_axis(), evalset)
+
+    def train_epoch(self, batches: Batches) -> float:
+        return float(self._population.train_epoch(batches.with_member_axis())[0])
+
+    def predict(self, evalset: EvalSet) -> np.ndarray:
+        return self._population.predict(evalset)[0]

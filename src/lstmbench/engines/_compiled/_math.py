@@ -1,0 +1,141 @@
+"""The compiled programs' TensorFlow: the LSTM cell on packed member variables, one block of
+training updates, and the validation predictions (see the package docstring)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
+
+# Up to this many units the recurrent product h @ R is written as multiply-and-sum, which XLA
+# fuses with the gate math (one kernel instead of a dot call per step); beyond it, a matmul.
+FUSED_MATMUL_MAX_UNITS = 16
+# A single-step chunk of at most this many sequences is one product [x, h, 1] @ lstm; larger
+# batches add x * kernel + bias and h @ recurrent_kernel. Measured at T=1, 8 units
+# (epoch ms, XLA): B=1 4.5 vs 5.2, B=2 4.2 vs 3.0, B=5 3.0 vs 1.9, B=10 2.9 vs 1.6-2.4.
+ONE_PRODUCT_MAX_BATCH = 1
+
+
+def model_functions(tf: Any, lstm: Any, head: Any, units: int, shape: ProgramShape) -> tuple[Any, Any]:
+    """Return ``run_chunk(x, start, steps, h, c, one_product)`` and ``logits_of(h)``.
+
+    ``x (K, N, S, F)`` holds whole samples; a chunk is steps ``start .. start + steps - 1``.
+    """
+    U, F = units, shape.features
+    fused = units <= FUSED_MATMUL_MAX_UNITS
+
+    def product(a, w):  # a (K, N, I) @ w (K, I, M): (K, N, M), one product per member
+        if fused:  # multiply-and-sum: XLA fuses it with the gate math, no dot call
+            return tf.reduce_sum(a[:, :, :, None] * w[:, None], axis=2)
+        return tf.matmul(a, w)
+
+    def cell(z, c):
+        """``LSTMCell.call`` from the pre-activations ``z (K, N, 4U)``: the new ``(h, c)``."""
+        # The gates on their own axis (K, N, 4, U) and one sigmoid over all four (the c gate's
+        # is unused): a gate is then a slice of a non-minor axis, whose gradient XLA writes
+        # as vector code; split on the minor axis was scalar code (K=16, B=1: 20 -> 15 ms
+        # an epoch; K=1 the same).
+        z = tf.reshape(z, (shape.members, -1, 4, U))
+        gates = tf.sigmoid(z)
+        c = gates[..., 1, :] * c + gates[..., 0, :] * tf.tanh(z[..., 2, :])
+        return gates[..., 3, :] * tf.tanh(c), c
+
+    def input_part(x_t, kernel, bias):  # x_t (K, N, F) @ kernel + bias: (K, N, 4U)
+        xz = x_t * kernel[:, None, 0] if F == 1 else tf.einsum("kni,kij->knj", x_t, kernel)
+        return xz + bias[:, None]
+
+    def run_chunk(x, start, steps, h, c, one_product):
+        """The cell over steps ``start .. start + steps - 1`` of ``x`` from ``(h, c)``."""
+        if shape.chunk_steps == 1:  # one step, written out: no loop
+            x_t = tf.gather(x, start, axis=2)
+            if one_product:  # the whole step as one product [x_t, h, 1] @ lstm
+                return cell(product(tf.concat([x_t, h, tf.ones_like(h[:, :, :1])], -1), lstm), c)
+            return cell(input_part(x_t, lstm[:, :F], lstm[:, F + U])
+                        + product(h, lstm[:, F:F + U]), c)
+        # The weights read once, outside the loop.
+        kernel, rec, bias = lstm[:, :F], lstm[:, F:F + U], lstm[:, F + U]
+
+        def step(t, h, c):
+            h, c = cell(input_part(tf.gather(x, start + t, axis=2), kernel, bias) + product(h, rec), c)
+            return t + 1, h, c
+
+        # The bound is the real number of steps (a tensor); the gradient's stacks are sized
+        # for the bucket's.
+        _, h, c = tf.while_loop(lambda t, h, c: t < steps, step, (tf.constant(0), h, c),
+                                maximum_iterations=shape.chunk_steps)
+        return h, c
+
+    def logits_of(h):  # Dense(1) on the last output: (K, N)
+        return tf.reduce_sum(h * head[:, None, :U, 0], axis=-1) + head[:, None, U, 0]
+
+    return run_chunk, logits_of
+
+
+def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, variables: list,
+                   *, units: int, shape: ProgramShape, jit: bool) -> Any:
+    """Return ``train_block(xs, ys, n_batches, n_chunks, steps, n_samples, total)``: the
+    updates of one block of batches; returns ``total`` plus each member's losses ``(K,)``."""
+    K, B = shape.members, shape.batch
+    zeros = tf.zeros((K, B, units))
+    one_product = B <= ONE_PRODUCT_MAX_BATCH
+
+    @tf.function(jit_compile=jit, autograph=False)
+    def train_block(xs, ys, n_batches, n_chunks, steps, n_samples, total):
+        # Only the real samples count: padded ones get a zero weight, hence a zero gradient.
+        real = tf.cast(tf.range(B) < n_samples, tf.float32)
+        per_sample = real / tf.cast(n_samples, tf.float32)
+
+        def update(i, h, c, total):
+            b, k = i // n_chunks, i % n_chunks
+            # A new batch of sequences starts from zero state.
+            h = tf.where(k == 0, zeros, h)
+            c = tf.where(k == 0, zeros, c)
+            # gather, not xs[b]: XLA takes a slice's start as a constant, compiled per value
+            x, y = tf.gather(xs, b), tf.gather(ys, b)
+            with tf.GradientTape() as tape:
+                h, c = run_chunk(x, k * steps, steps, h, c, one_product)
+                losses = tf.reduce_sum(
+                    tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(h))
+                    * per_sample, axis=1)
+                # The sum: each member's slice gets its own loss's gradient, nothing else.
+                loss = tf.reduce_sum(losses)
+            grads = tape.gradient(loss, variables)
+            optimizer.apply_gradients(zip(grads, variables))
+            # Truncated BPTT: the next chunk starts from the state as a constant.
+            return i + 1, tf.stop_gradient(h), tf.stop_gradient(c), total + losses
+
+        _, _, _, total = tf.while_loop(
+            lambda i, h, c, total: i < n_batches * n_chunks, update,
+            (tf.constant(0), zeros, zeros, total),
+            maximum_iterations=BLOCK * shape.steps,
+        )
+        return total
+
+    return train_block
+
+
+def predict_function(tf: Any, run_chunk: Any, logits_of: Any, *, units: int,
+                     shape: ProgramShape) -> Any:
+    """Return ``predict(xv, n_chunks, steps)``: probabilities ``(n_chunks, K, N)`` on the
+    validation samples ``xv (N, S, F)``, any N (one trace serves every configuration)."""
+    K, S, F = shape.members, shape.steps, shape.features
+
+    # Evaluation runs once per epoch: XLA would cost more to compile than it saves.
+    @tf.function(jit_compile=False, autograph=False, input_signature=[
+        tf.TensorSpec((None, S, F), tf.float32), tf.TensorSpec((), tf.int32),
+        tf.TensorSpec((), tf.int32)])
+    def predict(xv, n_chunks, steps):
+        N = tf.shape(xv)[0]
+        x = tf.broadcast_to(xv[None], tf.stack([K, N, S, F]))  # every member, same samples
+        zeros = tf.reshape(tf.zeros(tf.stack([K * N * units])), (K, -1, units))
+
+        def chunk(k, h, c, probs):
+            h, c = run_chunk(x, k * steps, steps, h, c, False)
+            return k + 1, h, c, probs.write(k, tf.sigmoid(logits_of(h)))
+
+        probs = tf.TensorArray(tf.float32, size=n_chunks)
+        _, _, _, probs = tf.while_loop(lambda k, h, c, probs: k < n_chunks, chunk,
+                                       (tf.constant(0), zeros, zeros, probs))
+        return probs.stack()
+
+    return predict

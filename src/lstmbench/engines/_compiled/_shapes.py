@@ -1,0 +1,133 @@
+"""The few shapes a compiled program is built for, and one configuration's data padded into them.
+
+numpy only. A program trains *blocks* of ``BLOCK`` batches of ``batch`` samples of ``steps``
+steps each, K members side by side; the configuration's own sizes — batches in the block,
+chunks per sample, steps per chunk, samples per batch — are runtime values. Trials whose
+number of batches, window or timesteps differ then share one program and its XLA code.
+
+Padding never enters the math (``tests/test_buckets.py``):
+
+- a sample is its whole sequence (stateful) or window (stateless), then zeros up to
+  ``steps``; chunk k is steps ``k*T .. k*T + T - 1``, read by index, and the steps loop stops
+  at T (a tensor bound), so a padded step is never read;
+- the updates loop stops at the block's real number of batches: padded batches are never read;
+- padded samples (a batch size rounded up to its bucket) run beside the real ones, and the
+  loss counts only the real ones (their mean), so their gradient is exactly zero.
+
+An epoch is one call per block, the loss total carried from call to call: the same sums in the
+same order as one call over the whole epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstmbench.feeding import Batches, EvalSet
+
+# Batches per call. Every batch starts from zero state, so an epoch splits into calls at batch
+# boundaries without changing anything; 32 keeps the padding of short epochs small (a padded
+# batch is copied, never computed) and the longest default epochs (90-163 batches) at 3-6 calls.
+BLOCK = 32
+# Samples per batch are rounded up to one of these (beyond: to a multiple of the last): a padded
+# sample costs arithmetic, while at these sizes an update costs launches, not arithmetic.
+BATCH_BUCKETS = (1, 2, 5, 11, 30, 90)
+# Steps per chunk are rounded up to one of these: the step loop's bound is the real T, but its
+# gradient reserves room for the bucket's steps at every update.
+STEP_BUCKETS = (1, 20)
+# Units are rounded up to one of these (beyond the last: exact): padded units have weights that
+# stay exactly zero, so their state stays zero and they add exact zeros to every sum.
+UNIT_BUCKETS = (16,)
+
+
+def bucket(n: int, buckets: tuple[int, ...]) -> int:
+    """The smallest bucket >= ``n``; beyond the last, ``n`` rounded up to a multiple of it."""
+    for b in buckets:
+        if n <= b:
+            return b
+    return -(-n // buckets[-1]) * buckets[-1]
+
+
+@dataclass(frozen=True)
+class ProgramShape:
+    """What a compiled program is built for: everything else is a runtime value."""
+
+    members: int  # K
+    batch: int  # samples per batch (B rounded up to its bucket)
+    steps: int  # steps of a sample (sequence or window), padded
+    chunk_steps: int  # most steps per chunk: 1 is the written-out single step, no loop
+    units: int  # hidden units of the program (the model's, or more: padded units stay zero)
+    features: int = 1
+
+    @classmethod
+    def of(cls, units: int, batch_shape: tuple[int, ...], *, exact: bool = False) -> ProgramShape:
+        """The bucketed shape serving ``units`` on ``batch_shape`` ``(n_batches, n_chunks, K, B,
+        T, F)``; ``exact``: the configuration's own shape (no padding, as before buckets)."""
+        _, n_chunks, K, B, T, F = batch_shape
+        if exact:
+            return cls(K, B, n_chunks * T, T, units, F)
+        chunk_steps = bucket(T, STEP_BUCKETS)
+        steps = max(bucket(n_chunks * T, STEP_BUCKETS), chunk_steps)
+        padded_units = units if units > UNIT_BUCKETS[-1] else bucket(units, UNIT_BUCKETS)
+        return cls(K, bucket(B, BATCH_BUCKETS), steps, chunk_steps, padded_units, F)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One configuration in a program: its blocks and its runtime sizes."""
+
+    blocks: list[tuple[np.ndarray, np.ndarray, int]]  # (xs, ys, real batches) per call
+    n_chunks: int
+    timesteps: int
+    batch: int  # real samples per batch
+    n_updates: int  # optimizer steps of the epoch
+
+
+def padded_weights(weights: list[np.ndarray], units: int) -> list[np.ndarray]:
+    """One member's Keras weights (kernel, recurrent_kernel, bias, dense kernel, dense bias) for
+    ``units`` >= their own: each gate's columns and the state's rows padded with zeros."""
+    kernel, rec, bias, dense_kernel, dense_bias = weights
+    U = rec.shape[0]
+    if units == U:
+        return list(weights)
+
+    def gates(a: np.ndarray) -> np.ndarray:  # (..., 4U) -> (..., 4 units), gate g at g*units
+        out = np.zeros((*a.shape[:-1], 4, units), a.dtype)
+        out[..., :U] = a.reshape(*a.shape[:-1], 4, U)
+        return out.reshape(*a.shape[:-1], 4 * units)
+
+    rec_padded = np.zeros((units, 4 * units), rec.dtype)
+    rec_padded[:U] = gates(rec)
+    dense_padded = np.zeros((units, 1), dense_kernel.dtype)
+    dense_padded[:U] = dense_kernel
+    return [gates(kernel), rec_padded, gates(bias), dense_padded, dense_bias]
+
+
+def _as_sequences(xs: np.ndarray) -> np.ndarray:
+    """``(..., n_chunks, K, B, T, F)`` chunks -> ``(..., K, B, n_chunks * T, F)`` samples."""
+    n_chunks, K, B, T, F = xs.shape[-5:]
+    lead = xs.shape[:-5]
+    moved = np.moveaxis(xs, -5, -3)  # (..., K, B, n_chunks, T, F)
+    return moved.reshape(*lead, K, B, n_chunks * T, F)
+
+
+def layout(batches: Batches, shape: ProgramShape) -> Layout:
+    """``batches`` (population batches) padded into ``shape``'s blocks."""
+    n_batches, n_chunks, K, B, T, F = batches.xs.shape
+    n_padded = -(-n_batches // BLOCK) * BLOCK
+    xs = np.zeros((n_padded, K, shape.batch, shape.steps, F), np.float32)
+    xs[:n_batches, :, :B, : n_chunks * T] = _as_sequences(batches.xs)
+    ys = np.zeros((n_padded, K, shape.batch), np.float32)
+    ys[:n_batches, :, :B] = batches.ys
+    blocks = [(xs[i:i + BLOCK], ys[i:i + BLOCK], min(BLOCK, n_batches - i))
+              for i in range(0, n_batches, BLOCK)]
+    return Layout(blocks, n_chunks, T, B, n_batches * n_chunks)
+
+
+def eval_sequences(evalset: EvalSet, shape: ProgramShape) -> np.ndarray:
+    """The validation samples as ``(N, steps, F)`` sequences padded to ``shape.steps``."""
+    n_chunks, N, T, F = evalset.xv.shape
+    xv = np.zeros((N, shape.steps, F), np.float32)
+    xv[:, : n_chunks * T] = evalset.xv.transpose(1, 0, 2, 3).reshape(N, n_chunks * T, F)
+    return xv
