@@ -234,11 +234,11 @@ Drawn at random and trained from a random seed, a stateful configuration converg
 
 | arm | configuration | trials | seeds converged [95 % CI] | epoch: median (range) | time to solution |
 |---|---|--:|--:|--:|--:|
-| stateful | stateful T=4 B=5 U=4 | 2 | 4/4 = 100 % [51–100 %] | 2 (1–3) | 4.75 ms |
-| stateful | stateful T=2 B=2 U=4 | 1 | 1/2 = 50 % [9–91 %] | 2 | 16 ms |
-| stateless | stateless W=4 B=10 U=4 | 1 | 1/2 = 50 % [9–91 %] | 3 | 18 ms |
-| stateless | stateless W=1 B=10 U=4 | 1 | 0/2 = 0 % [0–66 %] | — | — |
-| stateless | stateless W=2 B=10 U=4 | 1 | 0/2 = 0 % [0–66 %] | — | — |
+| stateful | T=4 B=5 U=4 | 2 | 4/4 = 100 % [51–100 %] | 2 (1–3) | 4.75 ms |
+| stateful | T=2 B=2 U=4 | 1 | 1/2 = 50 % [9–91 %] | 2 | 16 ms |
+| stateless | W=4 B=10 U=4 | 1 | 1/2 = 50 % [9–91 %] | 3 | 18 ms |
+| stateless | W=1 B=10 U=4 | 1 | 0/2 = 0 % [0–66 %] | — | — |
+| stateless | W=2 B=10 U=4 | 1 | 0/2 = 0 % [0–66 %] | — | — |
 
 <sub>Every seed of a configuration over its trials; Wilson interval (seeds of one configuration are independent runs).</sub>
 
@@ -361,21 +361,17 @@ converged, its time to solution, its epoch time); adaptively chosen configuratio
 configuration.
 
 Configurations ─────────────────────────────────────────────────────────────────────────────────────
-┏━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┓
-┃           ┃                   ┃        ┃   seeds converged ┃    epoch: median ┃                  ┃
-┃ arm       ┃ configuration     ┃ trials ┃         [95 % CI] ┃          (range) ┃ time to solution ┃
-┡━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━┩
-│ stateful  │ stateful T=4 B=5  │      2 │       4/4 = 100 % │          2 (1–3) │          4.75 ms │
-│           │ U=4               │        │        [51–100 %] │                  │                  │
-│ stateful  │ stateful T=2 B=2  │      1 │  1/2 = 50 % [9–91 │                2 │            16 ms │
-│           │ U=4               │        │                %] │                  │                  │
-│ stateless │ stateless W=4     │      1 │  1/2 = 50 % [9–91 │                3 │            18 ms │
-│           │ B=10 U=4          │        │                %] │                  │                  │
-│ stateless │ stateless W=1     │      1 │   0/2 = 0 % [0–66 │                — │                — │
-│           │ B=10 U=4          │        │                %] │                  │                  │
-│ stateless │ stateless W=2     │      1 │   0/2 = 0 % [0–66 │                — │                — │
-│           │ B=10 U=4          │        │                %] │                  │                  │
-└───────────┴───────────────────┴────────┴───────────────────┴──────────────────┴──────────────────┘
+┏━━━━━━━━━━━┳━━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━┓
+┃           ┃               ┃        ┃ seeds converged [95 ┃      epoch: median ┃                  ┃
+┃ arm       ┃ configuration ┃ trials ┃               % CI] ┃            (range) ┃ time to solution ┃
+┡━━━━━━━━━━━╇━━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━┩
+│ stateful  │ T=4 B=5 U=4   │      2 │ 4/4 = 100 % [51–100 │            2 (1–3) │          4.75 ms │
+│           │               │        │                  %] │                    │                  │
+│ stateful  │ T=2 B=2 U=4   │      1 │ 1/2 = 50 % [9–91 %] │                  2 │            16 ms │
+│ stateless │ W=4 B=10 U=4  │      1 │ 1/2 = 50 % [9–91 %] │                  3 │            18 ms │
+│ stateless │ W=1 B=10 U=4  │      1 │  0/2 = 0 % [0–66 %] │                  — │                — │
+│ stateless │ W=2 B=10 U=4  │      1 │  0/2 = 0 % [0–66 %] │                  — │                — │
+└───────────┴───────────────┴────────┴─────────────────────┴────────────────────┴──────────────────┘
 Every seed of a configuration over its trials; Wilson interval (seeds of one configuration are
 independent runs).
 
@@ -483,7 +479,7 @@ HTML_BODY = """\
 <h2>Configurations</h2>
 <table>
 <tr><th class="l">arm</th><th class="l">configuration</th><th>trials</th><th>seeds converged [95 % CI]</th><th>epoch: median (range)</th><th>time to solution</th></tr>
-<tr><td class="l">stateful</td><td class="l">stateful T=2 B=5 U=4</td><td>1</td><td>1/1 = 100 % [21–100 %]</td><td>1</td><td>10 ms</td></tr>
+<tr><td class="l">stateful</td><td class="l">T=2 B=5 U=4</td><td>1</td><td>1/1 = 100 % [21–100 %]</td><td>1</td><td>10 ms</td></tr>
 </table>
 <p class="note">Every seed of a configuration over its trials; Wilson interval (seeds of one configuration are independent runs).</p>
 <h2>Stateful: convergence by timesteps and batch size</h2>

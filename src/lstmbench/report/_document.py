@@ -187,7 +187,9 @@ def _configurations(s: Summary) -> Table:
         spread = "" if c.min_epoch == c.max_epoch else f" ({c.min_epoch}–{c.max_epoch})"
         return f"{c.median_epoch:g}{spread}"
 
-    rows = tuple((c.arm, c.config, str(c.trials), f.share(c.share, c.converged), epochs(c),
+    # The label repeats the arm ("stateful T=1 ..."): said once, in the arm column.
+    rows = tuple((c.arm, c.config.removeprefix(f"{c.arm} "), str(c.trials),
+                  f.share(c.share, c.converged), epochs(c),
                   f.num(c.time_to_solution_s * 1e3, "ms") if math.isfinite(c.time_to_solution_s)
                   else f.DASH) for c in s.configurations)
     return Table("", ("arm", "configuration", "trials", "seeds converged [95 % CI]",
