@@ -32,6 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _common import machine
+from lstmbench.engines._tf import xla_cache_dir
 from lstmbench.storage import quiet_optuna
 
 
@@ -59,6 +60,8 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         if replicates is not None:
             cmd += ["--spec", _study_with(folder, replicates), "--study", "default"]
         load, cpu0 = os.getloadavg()[0], os.times()
+        cache = xla_cache_dir()
+        cached = len(os.listdir(cache)) if cache is not None and cache.is_dir() else 0
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -81,6 +84,7 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         "jobs": jobs or os.cpu_count(),
         "replicates": trials_[0].user_attrs.get("replicates", 1),
         "load_before": load,
+        "cache_entries_before": cached,  # XLA programs in the persistent cache (0: a cold run)
         "cpu_s": (cpu1.children_user + cpu1.children_system
                   - cpu0.children_user - cpu0.children_system),
         "workers_seen": workers,
@@ -103,7 +107,8 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
     }
 
 
-HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "startup_s",
+HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "cache_entries_before",
+        "startup_s",
         "compile_s", "train_s", "eval_s", "other_s", "median_compile_s", "median_train_s",
         "programs_compiled", "programs_reused", "cache_hits")
 

@@ -81,9 +81,11 @@ def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, vari
 
     @tf.function(jit_compile=jit, autograph=False)
     def train_block(xs, ys, n_batches, n_chunks, steps, n_samples, total):
-        # Only the real samples count: padded ones get a zero weight, hence a zero gradient.
-        real = tf.cast(tf.range(B) < n_samples, tf.float32)
-        per_sample = real / tf.cast(n_samples, tf.float32)
+        # Only the real samples count: a padded one's loss is replaced by 0 (a where, not a
+        # product: 0 * inf would be NaN), so its gradient is exactly zero. Sum, then divide,
+        # as reduce_mean does: an overflow overflows as it always did.
+        real = tf.broadcast_to(tf.range(B) < n_samples, (K, B))
+        count = tf.cast(n_samples, tf.float32)
 
         def update(i, h, c, total):
             b, k = i // n_chunks, i % n_chunks
@@ -94,9 +96,8 @@ def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, vari
             x, y = tf.gather(xs, b), tf.gather(ys, b)
             with tf.GradientTape() as tape:
                 h, c = run_chunk(x, k * steps, steps, h, c, one_product)
-                losses = tf.reduce_sum(
-                    tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(h))
-                    * per_sample, axis=1)
+                ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(h))
+                losses = tf.reduce_sum(tf.where(real, ce, 0.0), axis=1) / count
                 # The sum: each member's slice gets its own loss's gradient, nothing else.
                 loss = tf.reduce_sum(losses)
             grads = tape.gradient(loss, variables)
