@@ -36,8 +36,9 @@ values: batches (an epoch is a few calls of ``BLOCK`` batches), chunks, steps pe
 samples. Padding never enters the math (``tests/test_buckets.py``: losses within 6e-8 of the
 exact-shape program, predictions within 1.2e-7). Data is read with ``tf.gather``: XLA takes
 the start of a slice (``xs[b]``) as a compile-time constant and compiled a program per value.
-A default sweep (50 trials, K=4) built 43 programs with exact shapes and 19 with buckets;
-the price is arithmetic on padded units and samples (a stateless W=10 B=11 epoch 14 -> 50 ms
+In a default sweep (50 trials, K=4, 2 workers) programs of exact shapes served 5 trials
+of 50 a program already built; bucketed ones serve 31-32 (18-19 built);
+the price is arithmetic on padded units and samples (a stateless W=10 B=11 epoch 14 -> 52 ms
 CPU with 8 units padded to 16). Programs are kept per process (``_programs``) and their XLA
 code in the persistent cache (``_tf.xla_cache_dir``) across processes and sweeps.
 """
