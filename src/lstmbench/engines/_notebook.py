@@ -66,6 +66,7 @@ class _NotebookEngine(KerasEngine):
     """The Keras reference engine with the notebook's training loop in ``train_epoch``."""
 
     model_batch: int | None = None  # the LSTM's batch size; None: the feeding batch
+    label_bug = False  # train on 写法3's y_train_new (rows 0..19 only) instead of the labels
 
     def __init__(self, spec: TrialSpec, batches: Batches, evalset: EvalSet, *,
                  stateful: bool) -> None:
@@ -86,6 +87,13 @@ class _NotebookEngine(KerasEngine):
         self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
         self.predict(evalset)
         self.restore()
+
+    def _samples(self, batches: Batches) -> tuple[np.ndarray, np.ndarray]:
+        """The notebook's flat samples and their labels (y_train_new for a label-bug form)."""
+        x, y = _flat(batches)
+        if self.label_bug:
+            y = _y_train_new(y[:: self.seq_len], x.shape[0], self.seq_len)
+        return x, y
 
     def _fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, callback: Any) -> float:
         history = self.model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=False,
@@ -190,12 +198,8 @@ class Writing2AfterReshape(_NotebookEngine):
 class Writing3(_NotebookEngine):
     """写法3 (In [108]): ``fit(batch_size=1, shuffle=False)``, a reset every 20 batches."""
 
-    label_bug = False
-
     def train_epoch(self, batches: Batches) -> float:
-        x, y = _flat(batches)
-        if self.label_bug:
-            y = _y_train_new(y[:: self.seq_len], x.shape[0], self.seq_len)
+        x, y = self._samples(batches)
         return self._fit(x, y, 1, _status_reset_every(self.seq_len))
 
 
@@ -206,12 +210,8 @@ class Writing3LabelBug(Writing3):
 class Writing4(_NotebookEngine):
     """写法4 (In [166]): ``fit(batch_size=20, shuffle=False)``, a reset before every batch."""
 
-    label_bug = False
-
     def train_epoch(self, batches: Batches) -> float:
-        x, y = _flat(batches)
-        if self.label_bug:
-            y = _y_train_new(y[:: self.seq_len], x.shape[0], self.seq_len)
+        x, y = self._samples(batches)
         return self._fit(x, y, batches.xs.shape[2], _status_reset_every(1))
 
 
