@@ -96,6 +96,18 @@ def chosen_blind(spec: StudySpec, trial: Any) -> bool:
     return len(trial.study.get_trials(deepcopy=False, states=states)) < spec.sampler.n_startup_trials
 
 
+class _BlindLatch:
+    """:func:`chosen_blind` per trial of one worker. Once the study is past the sampler's random
+    start-up it never comes back, so later trials skip the count (a read of the whole study)."""
+
+    def __init__(self, spec: StudySpec) -> None:
+        self.spec, self.open = spec, True
+
+    def __call__(self, trial: Any) -> bool:
+        self.open = self.open and chosen_blind(self.spec, trial)
+        return self.open
+
+
 def result_attrs(result: TrialResult) -> dict[str, Any]:
     """The trial-runner result as JSON-safe user attributes in the current result format
     (NaN/inf become None: a time to solution of None means no member converged)."""
@@ -132,10 +144,11 @@ def make_objective(spec: StudySpec):
             trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
             raise
 
+    blind = _BlindLatch(spec)
     def _objective(trial: optuna.Trial) -> float:
         with shielded():
             tspec, extra = trial_spec(spec, trial)
-            extra["chosen_blind"] = chosen_blind(spec, trial)
+            extra["chosen_blind"] = blind(trial)
             for key, value in extra.items():
                 trial.set_user_attr(key, value)
             trial.set_user_attr("spec", tspec.to_dict())
