@@ -36,7 +36,8 @@ def _train(model: ModelConfig, *, exact: bool, jit: bool = True):
     [
         # 10 samples padded to 11, 2 steps a chunk in a loop of up to 20, 4 units padded to 16
         ModelConfig(stateful=True, timesteps=2, batch_size=10, units=4),
-        ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8),  # the single step
+        # one sample padded to 2, one step in the loop of 20 (exact: the single step written out)
+        ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8),
         # windows of 7 steps padded to 20, 8 units to 16, 161 batches in 6 blocks
         ModelConfig(stateful=False, window=7, batch_size=11, units=8),
     ],
@@ -71,6 +72,10 @@ def test_configurations_of_other_sizes_share_one_program():
 
 def test_buckets_round_up():
     assert [bucket(b, BATCH_BUCKETS) for b in (1, 3, 10, 11, 12, 90, 91, 200)] == [
-        1, 5, 11, 11, 30, 90, 180, 270]
+        2, 11, 11, 11, 30, 90, 180, 270]
     shape = ProgramShape.of(24, (3, 4, 2, 7, 5, 1))
     assert (shape.units, shape.batch, shape.steps, shape.chunk_steps) == (24, 11, 20, 20)
+    # a chunk of one step runs in the steps loop of a shared program, not a program of its own
+    shape = ProgramShape.of(8, (90, 20, 4, 1, 1, 1))
+    assert (shape.units, shape.batch, shape.steps, shape.chunk_steps) == (16, 2, 20, 20)
+    assert ProgramShape.of(8, (90, 20, 4, 1, 1, 1), exact=True).chunk_steps == 1

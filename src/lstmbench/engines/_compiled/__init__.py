@@ -46,11 +46,12 @@ code in the persistent cache (``_tf.xla_cache_dir``) across processes and sweeps
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from lstmbench.engines._compiled._math import model_functions, predict_function, train_function
+from lstmbench.engines._compiled._math import predict_function, train_function
 from lstmbench.engines._compiled._shapes import (
     ProgramShape,
     eval_sequences,
@@ -70,16 +71,19 @@ class _Program:
         import keras
 
         K, U, F = shape.members, shape.units, shape.features
-        units = U
         self.lstm = keras.Variable(np.zeros((K, F + U + 1, 4 * U), np.float32), name="lstm")
         self.head = keras.Variable(np.zeros((K, U + 1, 1), np.float32), name="head")
         self.variables = [self.lstm, self.head]
         self.optimizer = keras.optimizers.Adam(1e-3)
         self.optimizer.build(self.variables)
-        run_chunk, logits_of = model_functions(tf, self.lstm, self.head, units, shape)
-        self.train_block = train_function(tf, run_chunk, logits_of, self.optimizer,
-                                          self.variables, units=units, shape=shape, jit=jit)
-        self.predict = predict_function(tf, run_chunk, logits_of, units=units, shape=shape)
+        self.train_block = train_function(tf, self.optimizer, self.lstm, self.head, shape=shape,
+                                          jit=jit)
+        # Predictions do not depend on the batch size: one function per members, steps and
+        # units serves every program of those (the weights are its arguments).
+        key = (replace(shape, batch=0), jit)
+        if key not in _predictors:
+            _predictors[key] = predict_function(tf, shape, jit=jit)
+        self.predict = _predictors[key]
         self.shape = shape
         self.compiled = False
 
@@ -109,11 +113,13 @@ class _Program:
     def probabilities(self, evalset: EvalSet) -> np.ndarray:
         """Probabilities ``(K, n_chunks, N)`` on the shared validation set."""
         n_chunks, _, T, _ = evalset.xv.shape
-        probs = self.predict(eval_sequences(evalset, self.shape), np.int32(n_chunks), np.int32(T))
-        return np.ascontiguousarray(probs.numpy().transpose(1, 0, 2))
+        probs = self.predict(self.lstm.value, self.head.value, eval_sequences(evalset, self.shape),
+                             np.int32(n_chunks), np.int32(T))
+        return np.ascontiguousarray(probs.numpy()[:n_chunks].transpose(1, 0, 2))
 
 
 _programs: dict[tuple[Any, ...], _Program] = {}
+_predictors: dict[tuple[Any, ...], Any] = {}
 
 
 class CompiledPopulation:

@@ -1,4 +1,4 @@
-"""The compiled programs' TensorFlow: the LSTM cell on packed member variables, one block of
+"""The compiled programs' TensorFlow: the LSTM cell on packed member weights, one block of
 training updates, and the validation predictions (see the package docstring)."""
 
 from __future__ import annotations
@@ -7,27 +7,22 @@ from typing import Any
 
 from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
 
-# Up to this many units the recurrent product h @ R is written as multiply-and-sum, which XLA
-# fuses with the gate math (one kernel instead of a dot call per step); beyond it, a matmul.
-FUSED_MATMUL_MAX_UNITS = 16
-# A single-step chunk of at most this many sequences is one product [x, h, 1] @ lstm; larger
-# batches add x * kernel + bias and h @ recurrent_kernel. Measured at T=1, 8 units
-# (epoch ms, XLA): B=1 4.5 vs 5.2, B=2 4.2 vs 3.0, B=5 3.0 vs 1.9, B=10 2.9 vs 1.6-2.4.
+# A single-step chunk (exact-shape programs only: shared ones always loop) of at most this many
+# sequences is one product [x, h, 1] @ lstm; larger batches add x * kernel + bias and
+# h @ recurrent_kernel. Measured at T=1, 8 units (epoch ms, XLA): B=1 4.5 vs 5.2, B=2 4.2 vs
+# 3.0, B=5 3.0 vs 1.9, B=10 2.9 vs 1.6-2.4.
 ONE_PRODUCT_MAX_BATCH = 1
 
 
-def model_functions(tf: Any, lstm: Any, head: Any, units: int, shape: ProgramShape) -> tuple[Any, Any]:
-    """Return ``run_chunk(x, start, steps, h, c, one_product)`` and ``logits_of(h)``.
+def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
+    """Return ``run_chunk(lstm, x, start, steps, h, c, one_product)`` and ``logits_of(head, h)``.
 
-    ``x (K, N, S, F)`` holds whole samples; a chunk is steps ``start .. start + steps - 1``.
+    ``lstm`` and ``head`` are the packed weights (variables or tensors); ``x (K, N, S, F)``
+    holds whole samples; a chunk is steps ``start .. start + steps - 1``. Products are
+    ``tf.matmul`` batched over members: in a steps loop it beats multiply-and-sum at every
+    batch size (K=4, 16 units, an update of W=10 B=30: 2.7 -> 1.2 ms; T=20 B=1: 200 -> 158 us).
     """
-    U, F = units, shape.features
-    fused = units <= FUSED_MATMUL_MAX_UNITS
-
-    def product(a, w):  # a (K, N, I) @ w (K, I, M): (K, N, M), one product per member
-        if fused:  # multiply-and-sum: XLA fuses it with the gate math, no dot call
-            return tf.reduce_sum(a[:, :, :, None] * w[:, None], axis=2)
-        return tf.matmul(a, w)
+    U, F = shape.units, shape.features
 
     def cell(z, c):
         """``LSTMCell.call`` from the pre-activations ``z (K, N, 4U)``: the new ``(h, c)``."""
@@ -44,19 +39,20 @@ def model_functions(tf: Any, lstm: Any, head: Any, units: int, shape: ProgramSha
         xz = x_t * kernel[:, None, 0] if F == 1 else tf.einsum("kni,kij->knj", x_t, kernel)
         return xz + bias[:, None]
 
-    def run_chunk(x, start, steps, h, c, one_product):
+    def run_chunk(lstm, x, start, steps, h, c, one_product):
         """The cell over steps ``start .. start + steps - 1`` of ``x`` from ``(h, c)``."""
         if shape.chunk_steps == 1:  # one step, written out: no loop
             x_t = tf.gather(x, start, axis=2)
             if one_product:  # the whole step as one product [x_t, h, 1] @ lstm
-                return cell(product(tf.concat([x_t, h, tf.ones_like(h[:, :, :1])], -1), lstm), c)
+                return cell(tf.matmul(tf.concat([x_t, h, tf.ones_like(h[:, :, :1])], -1), lstm), c)
             return cell(input_part(x_t, lstm[:, :F], lstm[:, F + U])
-                        + product(h, lstm[:, F:F + U]), c)
+                        + tf.matmul(h, lstm[:, F:F + U]), c)
         # The weights read once, outside the loop.
         kernel, rec, bias = lstm[:, :F], lstm[:, F:F + U], lstm[:, F + U]
 
         def step(t, h, c):
-            h, c = cell(input_part(tf.gather(x, start + t, axis=2), kernel, bias) + product(h, rec), c)
+            h, c = cell(input_part(tf.gather(x, start + t, axis=2), kernel, bias)
+                        + tf.matmul(h, rec), c)
             return t + 1, h, c
 
         # The bound is the real number of steps (a tensor); the gradient's stacks are sized
@@ -65,18 +61,21 @@ def model_functions(tf: Any, lstm: Any, head: Any, units: int, shape: ProgramSha
                                 maximum_iterations=shape.chunk_steps)
         return h, c
 
-    def logits_of(h):  # Dense(1) on the last output: (K, N)
+    def logits_of(head, h):  # Dense(1) on the last output: (K, N)
         return tf.reduce_sum(h * head[:, None, :U, 0], axis=-1) + head[:, None, U, 0]
 
     return run_chunk, logits_of
 
 
-def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, variables: list,
-                   *, units: int, shape: ProgramShape, jit: bool) -> Any:
+def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: ProgramShape,
+                   jit: bool) -> Any:
     """Return ``train_block(xs, ys, n_batches, n_chunks, steps, n_samples, total)``: the
-    updates of one block of batches; returns ``total`` plus each member's losses ``(K,)``."""
-    K, B = shape.members, shape.batch
-    zeros = tf.zeros((K, B, units))
+    updates of one block of batches on the variables ``lstm`` and ``head``; returns ``total``
+    plus each member's losses ``(K,)``."""
+    K, B, U = shape.members, shape.batch, shape.units
+    run_chunk, logits_of = model_functions(tf, shape)
+    variables = [lstm, head]
+    zeros = tf.zeros((K, B, U))
     one_product = B <= ONE_PRODUCT_MAX_BATCH
 
     @tf.function(jit_compile=jit, autograph=False)
@@ -95,8 +94,8 @@ def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, vari
             # gather, not xs[b]: XLA takes a slice's start as a constant, compiled per value
             x, y = tf.gather(xs, b), tf.gather(ys, b)
             with tf.GradientTape() as tape:
-                h, c = run_chunk(x, k * steps, steps, h, c, one_product)
-                ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(h))
+                h, c = run_chunk(lstm, x, k * steps, steps, h, c, one_product)
+                ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(head, h))
                 losses = tf.reduce_sum(tf.where(real, ce, 0.0), axis=1) / count
                 # The sum: each member's slice gets its own loss's gradient, nothing else.
                 loss = tf.reduce_sum(losses)
@@ -115,28 +114,31 @@ def train_function(tf: Any, run_chunk: Any, logits_of: Any, optimizer: Any, vari
     return train_block
 
 
-def predict_function(tf: Any, run_chunk: Any, logits_of: Any, *, units: int,
-                     shape: ProgramShape) -> Any:
-    """Return ``predict(xv, n_chunks, steps)``: probabilities ``(n_chunks, K, N)`` on the
-    validation samples ``xv (N, S, F)``, any N (one trace serves every configuration)."""
-    K, S, F = shape.members, shape.steps, shape.features
+def predict_function(tf: Any, shape: ProgramShape, *, jit: bool) -> Any:
+    """Return ``predict(lstm, head, xv, n_chunks, steps)``: probabilities ``(S, K, N)`` on the
+    validation samples ``xv (N, S, F)`` for the packed weights ``lstm`` and ``head`` (tensors,
+    not variables: one function serves every program of these members, steps and units); row
+    k is chunk k's, rows from ``n_chunks`` on are zeros."""
+    K, S, F, U = shape.members, shape.steps, shape.features, shape.units
+    run_chunk, logits_of = model_functions(tf, shape)
 
-    # Evaluation runs once per epoch: XLA would cost more to compile than it saves.
-    @tf.function(jit_compile=False, autograph=False, input_signature=[
+    @tf.function(jit_compile=jit, autograph=False, input_signature=[
+        tf.TensorSpec((K, F + U + 1, 4 * U), tf.float32), tf.TensorSpec((K, U + 1, 1), tf.float32),
         tf.TensorSpec((None, S, F), tf.float32), tf.TensorSpec((), tf.int32),
         tf.TensorSpec((), tf.int32)])
-    def predict(xv, n_chunks, steps):
+    def predict(lstm, head, xv, n_chunks, steps):
         N = tf.shape(xv)[0]
         x = tf.broadcast_to(xv[None], tf.stack([K, N, S, F]))  # every member, same samples
-        zeros = tf.reshape(tf.zeros(tf.stack([K * N * units])), (K, -1, units))
+        zeros = tf.zeros(tf.stack([K, N, U]))
 
         def chunk(k, h, c, probs):
-            h, c = run_chunk(x, k * steps, steps, h, c, False)
-            return k + 1, h, c, probs.write(k, tf.sigmoid(logits_of(h)))
+            h, c = run_chunk(lstm, x, k * steps, steps, h, c, False)
+            return k + 1, h, c, tf.tensor_scatter_nd_update(
+                probs, [[k]], tf.sigmoid(logits_of(head, h))[None])
 
-        probs = tf.TensorArray(tf.float32, size=n_chunks)
         _, _, _, probs = tf.while_loop(lambda k, h, c, probs: k < n_chunks, chunk,
-                                       (tf.constant(0), zeros, zeros, probs))
-        return probs.stack()
+                                       (tf.constant(0), zeros, zeros, tf.zeros(tf.stack([S, K, N]))),
+                                       maximum_iterations=S)
+        return probs
 
     return predict

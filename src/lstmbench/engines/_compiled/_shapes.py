@@ -31,11 +31,15 @@ from lstmbench.feeding import Batches, EvalSet
 # batch is copied, never computed) and the longest default epochs (90-163 batches) at 3-6 calls.
 BLOCK = 32
 # Samples per batch are rounded up to one of these (beyond: to a multiple of the last): a padded
-# sample costs arithmetic, while at these sizes an update costs launches, not arithmetic.
-BATCH_BUCKETS = (1, 2, 5, 11, 30, 90)
+# sample costs arithmetic, a bucket more costs a compile (~1.5 s) in every worker that meets it.
+# Measured (K=4, 16 units, epoch ms): stateful T=1 B=1 in the B=2 program 29 (13 in its own),
+# T=20 B=1 23 (14); B=5 or 10 in B=11 costs less than the compile of their own buckets saves.
+BATCH_BUCKETS = (2, 11, 30, 90)
 # Steps per chunk are rounded up to one of these: the step loop's bound is the real T, but its
-# gradient reserves room for the bucket's steps at every update.
-STEP_BUCKETS = (1, 20)
+# gradient reserves room for the bucket's steps at every update. A chunk of one step runs in the
+# loop too (T=1 B=1: 19 instead of 7 us an update; a trial of 3 epochs pays 0.07 s, a program
+# of its own ~1.5 s of compile per worker).
+STEP_BUCKETS = (20,)
 # Units are rounded up to one of these (beyond the last: exact): padded units have weights that
 # stay exactly zero, so their state stays zero and they add exact zeros to every sum.
 UNIT_BUCKETS = (16,)
