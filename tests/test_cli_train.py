@@ -58,8 +58,9 @@ def test_json_is_the_whole_stdout():
     result = json.loads(proc.stdout)
     assert result["spec"]["model"] == {"stateful": True, "batch_size": 10, "units": 8,
                                        "window": None, "timesteps": 1}
-    # 2 epochs of 27 updates: XLA's compile time would not pay back, so "auto" leaves it off
-    assert result["engine"] == "compiled" and result["jit"] is False
+    # "auto" is XLA on for the compiled engine, and the resolved choice is stored for a replay
+    assert result["engine"] == "compiled" and result["jit"] is True
+    assert result["spec"]["train"]["xla"] == "on"
     assert 1 <= result["epochs_run"] <= 2
     assert result["convergence_epoch"] is None or result["converged"]
 
@@ -69,4 +70,4 @@ def test_terminal_output_has_the_table_and_curve(capsys):
                  "--epochs", "2", "--all-epochs"]) == 0
     out = capsys.readouterr().out
     assert "stateless W=8 B=11 U=8" in out
-    assert "learning curve" in out and "compiled (XLA off)" in out
+    assert "learning curve" in out and "compiled (XLA on)" in out

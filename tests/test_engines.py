@@ -100,23 +100,3 @@ def test_engine_predictions_depend_on_the_sequence_not_on_its_neighbours(engine)
     np.testing.assert_allclose(probs[:, 1], probs[:, 2], atol=1e-7)  # neighbours do not matter
     reordered = EvalSet(ev.xv[:, ::-1].copy(), ev.yv[::-1].copy())
     np.testing.assert_allclose(eng.predict(reordered)[:, ::-1], probs, atol=1e-6)
-
-
-def test_xla_is_chosen_where_the_epoch_budget_repays_its_compile_time():
-    from lstmbench.engines import choose_jit
-
-    def chosen(model, epochs=30):
-        spec = TrialSpec(model=model, train=TrainSpec(epochs=epochs))
-        data = make_task(spec.task, 0)
-        return choose_jit(spec, train_batches(data.x_train, data.y_train, model, seed=0, epoch=1,
-                                              shuffle=True))
-
-    b1 = ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8)
-    assert chosen(b1)  # 1800 updates an epoch: XLA repays its compile within the first epoch
-    b10 = ModelConfig(stateful=True, timesteps=1, batch_size=10, units=8)
-    assert chosen(b10)  # 30 epochs x 180 updates: ~0.8 s without XLA against ~0.6 s more compile
-    assert not chosen(b10, epochs=3)  # a short run never repays the compile
-    b30 = ModelConfig(stateful=True, timesteps=1, batch_size=30, units=8)
-    assert not chosen(b30, epochs=10)  # 600 updates of ~0.7 ms: 0.4 s without XLA
-    assert chosen(b30)  # 1800 updates: 1.3 s without XLA
-    assert not chosen(ModelConfig(stateful=False, window=1, batch_size=90, units=8), epochs=10)

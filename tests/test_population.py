@@ -68,7 +68,7 @@ def test_population_batches_hold_each_members_own_batches():
 def test_member_i_of_sixteen_is_the_one_member_run_of_its_seed(model, jit):
     """Losses of both epochs and predictions after them within 1e-5, for all 16 members.
 
-    XLA on is what a trial uses for these shapes (``choose_jit``); T=5 B=7 also runs without it
+    XLA on is what a trial uses (``xla = "auto"``); T=5 B=7 also runs without it
     (another program: while loops and matmuls of TensorFlow's own kernels). 7 does not divide the
     90 training sequences, so every member drops a different remainder each epoch.
     """

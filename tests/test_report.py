@@ -540,7 +540,7 @@ def test_summary_of_a_real_study_is_consistent(report_study):
     for w in summary.windows:
         assert w.best_accuracy <= w.ceiling + 1e-9  # nothing beats the analytic ceiling
     assert [i.note for i in summary.importances] == ["not enough trials (3 completed; needs 4)"] * 2
-    assert dict(summary.environment)["engine"] == "compiled (XLA off)"
+    assert dict(summary.environment)["engine"] == "compiled (XLA on)"
     assert summary.verdict.startswith("Drawn at random and trained from a random seed, a stateful ")
     assert summary.tests[0].measure == "converged share per configuration"
 

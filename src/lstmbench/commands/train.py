@@ -58,8 +58,8 @@ def register(sub: Any) -> None:
     p.add_argument("--engine", choices=ENGINES, default="compiled",
                    help="compiled: one tf.function per epoch (default); keras: train_on_batch per chunk")
     p.add_argument("--xla", choices=XLA, default=None,
-                   help="XLA for the compiled engine: auto (default: on when the epoch budget is long "
-                        "enough to repay its compile time), on, off; a replay uses the stored choice")
+                   help="XLA for the compiled engine: auto (default: on; Keras' own default for "
+                        "the keras engine), on, off; a replay uses the stored choice")
     p.add_argument("--all-epochs", dest="stop", action="store_false",
                    help="keep training after convergence")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")

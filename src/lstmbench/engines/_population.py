@@ -61,18 +61,17 @@ def make_population(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Popu
 
     The compiled engine trains them in one program; every other engine (the Keras reference,
     the notebook's forms) as K separate models, member i being ``spec.member_spec(i)``.
-    ``spec.train.xla`` "auto" lets :func:`choose_jit` decide XLA for the compiled engine.
+    ``spec.train.xla`` "auto" is XLA on for the compiled engine.
     """
-    from lstmbench.engines import choose_jit, make_engine
+    from lstmbench.engines import make_engine
 
     if spec.train.engine == "compiled":
         from lstmbench.engines._compiled import CompiledPopulation
 
-        xla = spec.train.xla
         return CompiledPopulation(
             units=spec.model.units, learning_rate=spec.train.learning_rate,
             seeds=spec.member_seeds, batch_shape=batches.xs.shape, eval_shape=evalset.xv.shape,
-            jit=choose_jit(spec, batches) if xla == "auto" else xla == "on",
+            jit=spec.train.xla != "off",
         )
     return SeparateMembers([
         make_engine(spec.member_spec(i), batches.member(i), evalset)

@@ -91,9 +91,10 @@ class TrainSpec:
     learning_rate: float = 1e-3  # Keras' Adam default, as in the notebook
     stop_at_convergence: bool = True  # stop the trial at its convergence epoch
     shuffle: bool = True  # new order of sequences (stateful) / windows (stateless) each epoch
-    # XLA for the training step: "auto" lets the compiled engine decide (on when the epoch budget
-    # repays its compile time) and leaves Keras' own default to the keras engine. A trial's
-    # result stores the choice it resolved to ("on"/"off"), so a replay runs the same program.
+    # XLA for the training step: "auto" is on for the compiled engine (its programs are shared
+    # by trials and cached across processes) and leaves Keras' own default to the keras engine.
+    # A trial's result stores the choice it resolved to ("on"/"off"), so a replay runs the same
+    # program.
     xla: str = "auto"
     replicates: int = 1  # members (seeds) per trial, trained side by side; see TrialSpec
 
