@@ -53,3 +53,55 @@ def test_a_second_process_loads_the_program_from_the_cache(tmp_path):
     assert second["member_train_loss"] == first["member_train_loss"]
     off = _train(tmp_path, {CACHE_ENV: "off"})
     assert off["xla_cache"] == "off" and off["member_train_loss"] == first["member_train_loss"]
+
+
+# Trains each configuration named on the command line for one epoch (two members), in that
+# order, and prints what XLA's persistent cache did for each: a sweep's worker in miniature.
+_WORKER = r"""
+import json, sys
+from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
+from lstmbench.trial import run_trial
+
+MODELS = {
+    "stateless-B11": ModelConfig(stateful=False, window=3, batch_size=11, units=4),
+    "stateful-B2": ModelConfig(stateful=True, timesteps=2, batch_size=2, units=8),
+}
+if sys.argv[1] == "dummy":  # something else traced first: every later name shifts
+    from lstmbench.engines import tensorflow
+    tf = tensorflow()
+    tf.function(lambda x: tf.while_loop(lambda i: i < 3, lambda i: i + 1, [x]))(tf.constant(0))
+    del sys.argv[1]
+for name in sys.argv[1:]:
+    spec = TrialSpec(model=MODELS[name], task=TaskSpec(n_sequences=40),
+                     train=TrainSpec(epochs=1, replicates=2, stop_at_convergence=False), seed=1)
+    print(json.dumps([name, run_trial(spec).xla_cache]), flush=True)
+"""
+
+
+def _worker(tmp_path: Path, *names: str) -> list[list[str]]:
+    base = {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", CACHE_ENV)}
+    proc = subprocess.run([sys.executable, "-c", _WORKER, *names], cwd=tmp_path, check=True,
+                          capture_output=True, text=True,
+                          env={**base, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+@pytest.mark.slow
+def test_programs_built_in_another_order_are_loaded_from_the_cache(tmp_path):
+    """The cache key of a program does not depend on what its process traced before
+    (``stable_names``): a second worker that builds the same programs in the other order, after
+    tracing something else, loads every one of them."""
+    first = _worker(tmp_path, "stateless-B11", "stateful-B2")
+    assert first == [["stateless-B11", "miss"], ["stateful-B2", "miss"]]
+    second = _worker(tmp_path, "dummy", "stateful-B2", "stateless-B11")
+    assert second == [["stateful-B2", "hit"], ["stateless-B11", "hit"]]
+
+
+def test_stable_names_warn_and_step_aside_when_tensorflow_moves_them(monkeypatch):
+    from tensorflow.python.ops import control_flow_util_v2
+
+    from lstmbench.engines._tf import stable_names
+
+    monkeypatch.delattr(control_flow_util_v2, "unique_grad_fn_name")
+    with pytest.warns(RuntimeWarning, match="function names moved"), stable_names("k"):
+        pass

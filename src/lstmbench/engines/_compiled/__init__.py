@@ -64,7 +64,7 @@ from lstmbench.engines._compiled._shapes import (
     layout,
     padded_weights,
 )
-from lstmbench.engines._tf import cache_entries, tensorflow
+from lstmbench.engines._tf import cache_entries, stable_names, tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
 from lstmbench.feeding import Batches, EvalSet
 
@@ -80,18 +80,29 @@ class _Program:
         self.lstm = keras.Variable(np.zeros((K, F + U + 1, 4 * U), np.float32), name="lstm")
         self.head = keras.Variable(np.zeros((K, U + 1, 1), np.float32), name="head")
         self.variables = [self.lstm, self.head]
-        self.optimizer = keras.optimizers.Adam(1e-3)
+        # Named: Keras numbers unnamed optimizers per process (adam, adam_1, ...), and the name
+        # is in the program's HLO, hence in its cache key.
+        self.optimizer = keras.optimizers.Adam(1e-3, name="adam")
         self.optimizer.build(self.variables)
         self.train_block = train_function(tf, self.optimizer, self.lstm, self.head, shape=shape,
                                           jit=jit)
         # Predictions do not depend on the batch size: one function per members, steps and
         # units serves every program of those (the weights are its arguments).
-        key = (replace(shape, batch=0), jit)
-        if key not in _predictors:
-            _predictors[key] = predict_function(tf, shape, jit=jit)
-        self.predict = _predictors[key]
-        self.shape = shape
+        self.predict_key = (replace(shape, batch=0), jit)
+        if self.predict_key not in _predictors:
+            _predictors[self.predict_key] = predict_function(tf, shape, jit=jit)
+        self.predict = _predictors[self.predict_key]
+        self.shape, self.jit = shape, jit
         self.compiled = False
+
+    def compile(self, batches: Batches, evalset: EvalSet) -> None:
+        """Trace and compile what every epoch calls (one batch serves: any block of this shape),
+        under names that make XLA's cache key the same in every process (``stable_names``)."""
+        with stable_names(("train", self.shape, self.jit)):
+            self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+        with stable_names(("predict", *self.predict_key)):
+            self.probabilities(evalset)
+        self.compiled = True
 
     def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
         """Start a new trial on this program: fresh weights, empty Adam slots.
@@ -162,10 +173,7 @@ class CompiledPopulation:
     def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
         if not self._program.compiled:
             before = cache_entries() if self.jit else None
-            # One batch traces and compiles what every epoch calls (any block of this shape).
-            self._program.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
-            self._program.probabilities(evalset)
-            self._program.compiled = True
+            self._program.compile(batches, evalset)
             if self.jit:
                 # A miss writes an entry (another worker writing one meanwhile reads as a miss).
                 after = cache_entries()
