@@ -60,7 +60,7 @@ def test_result_records_what_it_takes_to_rerun():
     # the same spec, with XLA as the engine resolved it ("auto" is on for the compiled engine)
     assert TrialSpec.from_dict(r.spec) == dataclasses.replace(
         spec, train=dataclasses.replace(spec.train, xla="on"))
-    assert not r.jit
+    assert r.jit
     assert r.seed == 5 and r.engine == "compiled" and r.n_params == 329
     assert {"tensorflow", "keras", "python", "lstmbench"} <= set(r.versions)
     assert r.epochs_run == len(r.val_accuracy) == len(r.train_loss) == len(r.train_ms)
