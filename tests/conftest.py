@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 
 # Storages: every storage test runs on SQLite and on a throwaway PostgreSQL server.
 from _storages import postgres_server, postgres_url, storage_url  # noqa: F401
 from _sweeps import write_spec
+
+# XLA's persistent cache: one folder for the session (every process it starts shares it), not the
+# user's. Set before anything imports TensorFlow, which reads it once.
+_XLA_CACHE = None if "LSTMBENCH_XLA_CACHE" in os.environ else tempfile.mkdtemp(prefix="lstmbench-test-xla-")
+if _XLA_CACHE:
+    os.environ["LSTMBENCH_XLA_CACHE"] = _XLA_CACHE
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _XLA_CACHE:
+        shutil.rmtree(_XLA_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -95,14 +95,24 @@ class _Program:
         self.shape, self.jit = shape, jit
         self.compiled = False
 
+    def ready(self, evalset: EvalSet) -> bool:
+        """Whether training and predicting on ``evalset`` would compile nothing."""
+        return self.compiled and (self.predict_key, evalset.xv.shape[1]) in _predicted
+
     def compile(self, batches: Batches, evalset: EvalSet) -> None:
         """Trace and compile what every epoch calls (one batch serves: any block of this shape),
-        under names that make XLA's cache key the same in every process (``stable_names``)."""
-        with stable_names(("train", self.shape, self.jit)):
-            self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+        under names that make XLA's cache key the same in every process (``stable_names``).
+
+        The predictor is traced once (any number of validation samples) and compiled by XLA for
+        each number it meets: a study of another task size compiles it here, not in an epoch.
+        """
+        if not self.compiled:
+            with stable_names(("train", self.shape, self.jit)):
+                self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+            self.compiled = True
         with stable_names(("predict", *self.predict_key)):
             self.probabilities(evalset)
-        self.compiled = True
+        _predicted.add((self.predict_key, evalset.xv.shape[1]))
 
     def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
         """Start a new trial on this program: fresh weights, empty Adam slots.
@@ -137,6 +147,7 @@ class _Program:
 
 _programs: dict[tuple[Any, ...], _Program] = {}
 _predictors: dict[tuple[Any, ...], Any] = {}
+_predicted: set[tuple[Any, ...]] = set()  # (predictor, validation samples) compiled
 
 
 class CompiledPopulation:
@@ -171,7 +182,7 @@ class CompiledPopulation:
         self._program.reset(self._weights, learning_rate)
 
     def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
-        if not self._program.compiled:
+        if not self._program.ready(evalset):
             before = cache_entries() if self.jit else None
             self._program.compile(batches, evalset)
             if self.jit:
