@@ -35,16 +35,17 @@ units = [4]
 n_startup_trials = 2
 """
 
-# Trials long enough to be caught in the middle: no stop at convergence, 200 epochs (~7 ms each
-# on a 2-core machine, compile aside). The storage has epoch 1 as soon as it ends (see
-# study/_objective.py: then every 2 s, and the rest with the result), and so does ``mid_trial``.
+# Trials long enough to be caught in the middle: no stop at convergence, 600 epochs (~3-4 ms
+# each on a 2-core machine, compile aside: 2 s). The storage has epoch 1 as soon as it ends,
+# then an epoch every 2 s (study/_objective.py), and ``mid_trial`` waits for epoch 1: a trial
+# is caught in the epochs after it. (Epochs were slower while each was its own commit.)
 LONG = """\
 description = "long trials, for tests that stop a sweep mid-trial"
 [task]
 n_sequences = 24
 seq_len = 4
 [train]
-epochs = 200
+epochs = 600
 stop_at_convergence = false
 [space]
 timesteps = [2]
