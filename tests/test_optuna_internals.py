@@ -119,29 +119,41 @@ def stored(trial: optuna.trial.FrozenTrial) -> tuple[str, str]:
     return repr(sorted(trial.user_attrs.items())), repr(sorted(trial.intermediate_values.items()))
 
 
+@pytest.mark.parametrize("upsert", ["one statement", "optuna's, a key each"])
 def test_set_trial_attr_and_intermediate_value_without_commit_store_what_the_public_api_stores(
-        any_study) -> None:
-    """``RDBStorage._set_trial_attr_without_commit`` and ``_set_trial_intermediate_value_without_commit``:
-    one flush stores what ``set_user_attr`` and ``report`` store one by one (JSON and NaN alike)."""
+        any_study, upsert, monkeypatch) -> None:
+    """``RDBStorage._set_trial_attr_without_commit`` (MySQL's path; SQLite and PostgreSQL upsert
+    on ``TrialUserAttributeModel`` in one statement) and ``_set_trial_intermediate_value_without_commit``:
+    flushes store what ``set_user_attr`` and ``report`` store one by one (JSON, NaN, overwrites)."""
     from lstmbench.storage import TrialWriter
+    from lstmbench.storage._optuna import _writes
 
+    if upsert == "one statement":
+        monkeypatch.setattr(_writes, "ROWS_PER_STATEMENT", 4)  # and several statements
+    else:
+        monkeypatch.setattr(_writes, "_upsert_insert", lambda backend: None)
+    later = {"seed": 8, "spec": None, "added": [1]}  # a second batch overwrites keys
     study = any_study
     one_by_one, batched = study.ask(), study.ask()
     for key, value in ATTRS.items():
         one_by_one.set_user_attr(key, value)
     for step, value in VALUES.items():
         one_by_one.report(value, step)
+    for key, value in later.items():
+        one_by_one.set_user_attr(key, value)
     writer = TrialWriter(batched)
     for step, value in VALUES.items():
         writer.report(value, step)
     writer.flush(ATTRS)
     assert writer.pending == {}
+    writer.flush(later)
     study.tell(one_by_one, 1.0)
     study.tell(batched, 1.0)
     first, second = study.trials
     assert stored(second) == stored(first)
     again = optuna.load_study(study_name=study.study_name, storage=study._storage)  # re-read
     assert [stored(t) for t in again.trials] == [stored(first)] * 2
+    assert list(again.trials[1].user_attrs) == list(again.trials[0].user_attrs)  # in order too
 
 
 def test_create_scoped_session_writes_a_batch_in_one_commit(study) -> None:

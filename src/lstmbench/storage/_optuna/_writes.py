@@ -6,7 +6,9 @@ value per epoch. :class:`TrialWriter` keeps ``report``'s checks where it is call
 what it was given, with any user attributes, in one transaction when asked.
 
 Private: ``Study._storage``, the cached storage's ``_backend``, ``RDBStorage``'s
-``_set_trial_attr_without_commit`` and ``_set_trial_intermediate_value_without_commit``,
+``_set_trial_attr_without_commit`` (MySQL; SQLite and PostgreSQL get the same upsert of every
+attribute in one statement, on Optuna's ``TrialUserAttributeModel``) and
+``_set_trial_intermediate_value_without_commit``,
 ``optuna.storages._rdb.storage._create_scoped_session``, ``Trial._trial_id`` and the trial's
 own view ``Trial._cached_frozen_trial``. Storages other than RDB (in-memory, journal) are
 written through the public API, one value at a time.
@@ -91,16 +93,55 @@ class TrialWriter:
 
 def _write_in_one_transaction(backend: Any, trial_id: int, attrs: dict[str, Any],
                               values: dict[int, float]) -> None:
-    # Optuna's own writes without their commits, in one of Optuna's sessions: the same rows,
-    # the same checks (trial not finished), the same error wrapping (StorageInternalError).
-    # Unlike set_user_attr, an IntegrityError is raised, not ignored: ignoring it would drop
-    # the whole batch silently.
-    from optuna.storages._rdb import models
+    # In one of Optuna's sessions: its error wrapping (StorageInternalError), its checks (trial
+    # not finished). Unlike set_user_attr, an IntegrityError is raised, not ignored: ignoring it
+    # would drop the whole batch silently.
     from optuna.storages._rdb.storage import _create_scoped_session
 
     with _create_scoped_session(backend.scoped_session) as session:
-        for key, value in attrs.items():
-            backend._set_trial_attr_without_commit(session, models.TrialUserAttributeModel,
-                                                   trial_id, key, value)
-        for step, value in values.items():
+        if attrs:
+            _set_user_attrs(backend, session, trial_id, attrs)
+        for step, value in values.items():  # a few a flush: Optuna's own write, a step each
             backend._set_trial_intermediate_value_without_commit(session, trial_id, step, value)
+
+
+ROWS_PER_STATEMENT = 300  # 3 bound values a row: under SQLite's oldest limit of 999
+
+
+def _set_user_attrs(backend: Any, session: Any, trial_id: int, attrs: dict[str, Any]) -> None:
+    """Upsert ``attrs`` as Optuna's ``_set_trial_attr_without_commit`` does, but in one statement
+    (SQLite, PostgreSQL): a statement a key costs ~1.5 ms of SQLAlchemy, a trial writes ~40."""
+    import json
+
+    from optuna.storages._rdb import models
+
+    model = models.TrialUserAttributeModel
+    insert = _upsert_insert(backend)
+    if insert is None:  # MySQL, an SQLite before 3.24, others: Optuna's write, a key each
+        for key, value in attrs.items():
+            backend._set_trial_attr_without_commit(session, model, trial_id, key, value)
+        return
+    trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+    backend.check_trial_is_updatable(trial_id, trial.state)
+    rows = [{"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+            for key, value in attrs.items()]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        statement = insert(model).values(rows[start:start + ROWS_PER_STATEMENT])
+        session.execute(statement.on_conflict_do_update(
+            index_elements=[model.trial_id, model.key],
+            set_={"value_json": statement.excluded.value_json}))
+
+
+def _upsert_insert(backend: Any) -> Any:
+    """The ``insert`` with ``on_conflict_do_update`` of the backend's database, or None."""
+    import sqlite3
+
+    if backend.engine.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert
+    if backend.engine.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
+        from sqlalchemy.dialects.sqlite import insert
+
+        return insert
+    return None
