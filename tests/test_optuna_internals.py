@@ -122,14 +122,14 @@ def stored(trial: optuna.trial.FrozenTrial) -> tuple[str, str]:
 @pytest.mark.parametrize("upsert", ["one statement", "optuna's, a key each"])
 def test_set_trial_attr_and_intermediate_value_without_commit_store_what_the_public_api_stores(
         any_study, upsert, monkeypatch) -> None:
-    """``RDBStorage._set_trial_attr_without_commit`` (MySQL's path; SQLite and PostgreSQL upsert
-    on ``TrialUserAttributeModel`` in one statement) and ``_set_trial_intermediate_value_without_commit``:
-    flushes store what ``set_user_attr`` and ``report`` store one by one (JSON, NaN, overwrites)."""
+    """SQLite and PostgreSQL: an upsert a table on Optuna's ORM models; other databases:
+    ``RDBStorage._set_trial_attr_without_commit`` and ``_set_trial_intermediate_value_without_commit``.
+    Flushes store what ``set_user_attr`` and ``report`` store one by one (JSON, NaN, overwrites)."""
     from lstmbench.storage import TrialWriter
     from lstmbench.storage._optuna import _writes
 
     if upsert == "one statement":
-        monkeypatch.setattr(_writes, "ROWS_PER_STATEMENT", 4)  # and several statements
+        monkeypatch.setattr(_writes, "ROWS_PER_STATEMENT", 2)  # and several statements
     else:
         monkeypatch.setattr(_writes, "_upsert_insert", lambda backend: None)
     later = {"seed": 8, "spec": None, "added": [1]}  # a second batch overwrites keys
