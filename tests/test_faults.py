@@ -209,9 +209,15 @@ def test_a_trial_stopped_before_its_first_suggestion_is_queued_again(tmp_path, m
 
 
 def start_two_workers(tmp_path: Path) -> tuple[Sweep, str]:
-    """A ``--jobs 2`` sweep of 4 long trials in its own process group (as a terminal starts it)."""
+    """A ``--jobs 2`` sweep of 4 long trials in its own process group (as a terminal starts it).
+
+    Every test here stops them: 10x LONG's epochs, so that both workers' trials are mid-way at
+    once for long (the workers start their trials up to a few seconds apart).
+    """
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    spec = write_spec(tmp_path, LONG, "long")
+    text = LONG.replace("epochs = 600", "epochs = 6000")
+    assert text != LONG
+    spec = write_spec(tmp_path, text, "long")
     sweep = start_sweep(tmp_path / "run", "--trials", "4", "--jobs", "2", "--spec", str(spec),
                         "--storage", url, "--heartbeat", "2", new_session=True)
     return sweep, url

@@ -99,7 +99,7 @@ def test_concurrent_workers_queue_each_planned_trial_once(tmp_path, storage_url)
 
 def test_timeout_stops_the_sweep_and_trials_0_finishes_its_plan(tmp_path):
     url = f"sqlite:///{tmp_path / 't.db'}"
-    spec = str(write_spec(tmp_path, LONG, "long"))  # 120 epochs a trial: seconds
+    spec = str(write_spec(tmp_path, LONG, "long"))  # 600 epochs a trial: seconds
     out = io.StringIO()
     first = run_sweep(trials=4, spec=spec, storage=url, jobs=1, timeout=2.0,
                       console=Console(file=out, width=200))

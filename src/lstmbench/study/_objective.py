@@ -10,8 +10,15 @@ where no member converged scores its whole training time (at least any finite ti
 of its members) plus ``penalty_s * (1 + target - best)``: behind every configuration that
 converged at all, near misses first.
 
-Every epoch reports the validation error (1 - accuracy) with ``trial.report``: the dashboard
+Every epoch reports the validation error (1 - accuracy) as an intermediate value: the dashboard
 draws learning curves, and a pruner compares like with like (lower is better).
+
+Storage writes: each is a transaction (an SQLite commit is a file sync), so a trial writes its
+user attributes at its start in one, and its result in one. Without a pruner nothing reads the
+intermediate values mid-trial but a live dashboard: they are kept and written with the result,
+at the first epoch and every ``FLUSH_S`` seconds after, and, whatever ends the trial, with its
+``fail_reason``. A pruner needs each one written before it asks ``should_prune``:
+``trial.report`` every epoch.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
-from lstmbench.storage import queued_params, stamped
+from lstmbench.storage import TrialWriter, queued_params, stamped
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
+
+FLUSH_S = 2.0  # without a pruner, a trial's learning curve reaches the storage this often
 
 
 def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
@@ -116,61 +125,67 @@ def result_attrs(result: TrialResult) -> dict[str, Any]:
                     for key, value in attrs.items()})
 
 
-def make_objective(spec: StudySpec):
-    """Return the Optuna objective for ``spec``."""
+def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
+    """Return the Optuna objective for ``spec`` (``flush_s``: see the module's docstring)."""
     import optuna
 
     from lstmbench.trial import run_trial
 
     def objective(trial: optuna.Trial) -> float:
+        writer = TrialWriter(trial)
         try:
             with trial_running():  # from here a Ctrl-C interrupts the trial, and is recorded
-                return _objective(trial)
+                return _objective(trial, writer)
         except TrainingDiverged as exc:
-            trial.set_user_attr("fail_reason", str(exc))
+            writer.flush({"fail_reason": str(exc)})  # with the epochs not written yet
             raise
         except (KeyboardInterrupt, TimeUp) as exc:
             # This trial ends FAIL; the same configuration is queued again for the next run.
             reason = str(exc) if isinstance(exc, TimeUp) else "interrupted (Ctrl-C or SIGTERM)"
-            trial.set_user_attr("fail_reason", reason)
+            writer.flush({"fail_reason": reason})
             trial.study.enqueue_trial(
                 queued_params(trial),
                 user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
             )
             raise
         except optuna.TrialPruned:
-            raise
+            raise  # only with a pruner: every epoch is written already
         except Exception as exc:
-            trial.set_user_attr("fail_reason", f"{type(exc).__name__}: {exc}")
+            writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
             raise
 
     blind = _BlindLatch(spec)
-    def _objective(trial: optuna.Trial) -> float:
+    pruning = spec.sampler.pruner != "none"
+
+    def _objective(trial: optuna.Trial, writer: TrialWriter) -> float:
         with shielded():
             tspec, extra = trial_spec(spec, trial)
             extra["chosen_blind"] = blind(trial)
-            for key, value in extra.items():
-                trial.set_user_attr(key, value)
-            trial.set_user_attr("spec", tspec.to_dict())
-            trial.set_user_attr("seed", tspec.seed)
-            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+            writer.flush({**extra, "spec": tspec.to_dict(), "seed": tspec.seed,
+                          "worker": f"{socket.gethostname()}:{os.getpid()}"})
 
         def on_epoch(epoch: int, val_accuracy: float, train_loss: float) -> None:
             # A signal during these storage writes waits for their end; one that arrived during
             # the epoch but could not raise there raises here (see _signals).
             with shielded():
-                trial.report(1.0 - val_accuracy, epoch)
-                prune = spec.sampler.pruner != "none" and trial.should_prune()
-                if prune:
-                    trial.set_user_attr("pruned_at_epoch", epoch)
+                prune = False
+                if pruning:
+                    trial.report(1.0 - val_accuracy, epoch)
+                    prune = trial.should_prune()
+                    if prune:
+                        trial.set_user_attr("pruned_at_epoch", epoch)
+                else:
+                    writer.report(1.0 - val_accuracy, epoch)
+                    # The first epoch at once: the dashboard shows the trial training (compiled).
+                    if epoch == 1 or time.monotonic() - writer.flushed_at >= flush_s:
+                        writer.flush()
             if prune:
                 raise optuna.TrialPruned(f"pruned after epoch {epoch}")
             check_time(time.time())  # past the sweep's --timeout: stop here, queued again
 
         result = run_trial(tspec, on_epoch=on_epoch)
         with shielded(interrupt_after=False):  # trained: the result is written in full
-            for key, value in result_attrs(result).items():
-                trial.set_user_attr(key, value)
+            writer.flush(result_attrs(result))  # with the epochs not written yet
         return objective_value(result, tspec.train, spec.objective.penalty_s)
 
     return objective

@@ -1,7 +1,7 @@
 """Every use of Optuna's private API lives in this package, each with a test that fails by name
-when an Optuna release moves it: ``tests/test_optuna_internals.py`` (this module and the queue
-in ``_queue.py``) and ``tests/test_trials_reader.py`` (the reader of Optuna's tables in
-``_trials.py``, compared with ``get_trials`` field by field).
+when an Optuna release moves it: ``tests/test_optuna_internals.py`` (this module, the queue
+in ``_queue.py``, a trial's batched writes in ``_writes.py``) and ``tests/test_trials_reader.py``
+(the reader of Optuna's tables in ``_trials.py``, compared with ``get_trials`` field by field).
 
 Optuna moves its internals between releases (``Trial.system_attrs`` went in 5.0): when an
 upgrade breaks one of these, nothing else in lstmbench needs to change. pyproject.toml pins
@@ -14,9 +14,10 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from lstmbench.storage._optuna._engine import rdb_engine
+from lstmbench.storage._optuna._engine import rdb_backend, rdb_engine
 from lstmbench.storage._optuna._queue import QueueEdit, edit_queue, param_counts
 from lstmbench.storage._optuna._trials import TrialRecord, read_trials, study_overview
+from lstmbench.storage._optuna._writes import TrialWriter
 
 
 class QueueEmpty(Exception):
@@ -122,7 +123,7 @@ def late_trials(study: Any, late_s: float) -> list[int]:
 
 
 __all__ = [
-    "QueueEdit", "QueueEmpty", "TrialRecord", "edit_queue", "fixed_params", "late_trials",
+    "QueueEdit", "QueueEmpty", "TrialRecord", "TrialWriter", "edit_queue", "fixed_params", "late_trials",
     "optuna_schema_versions", "param_counts", "queue_only", "queued_params", "quiet_optuna",
-    "rdb_engine", "read_trials", "stored_state", "study_overview",
+    "rdb_backend", "rdb_engine", "read_trials", "stored_state", "study_overview",
 ]
