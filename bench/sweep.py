@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _common import machine
-from lstmbench.engines._tf import xla_cache_dir
+from lstmbench.engines._xla_cache import xla_cache_dir
 from lstmbench.storage import quiet_optuna
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lstmbench.engines._tf import CACHE_ENV, xla_cache_dir
+from lstmbench.engines._xla_cache import CACHE_ENV, xla_cache_dir
 
 
 @pytest.mark.parametrize(
@@ -37,10 +37,8 @@ def test_cache_folder_from_the_environment(env, expected, monkeypatch):
 def _train(tmp_path: Path, env: dict[str, str]) -> dict:
     argv = [sys.executable, "-m", "lstmbench", "train", "--stateful", "--timesteps", "5",
             "--batch-size", "30", "--epochs", "1", "--xla", "on", "--json"]
-    # Without the flag this process may have set (importing TensorFlow sets it).
-    base = {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", CACHE_ENV)}
     proc = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, check=True,
-                          env={**base, **env})
+                          env={**_base_env(), **env})
     return json.loads(proc.stdout)
 
 
@@ -78,11 +76,15 @@ for name in sys.argv[1:]:
 """
 
 
+def _base_env() -> dict[str, str]:
+    """This environment without a cache folder this process may have set."""
+    return {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", CACHE_ENV)}
+
+
 def _worker(tmp_path: Path, *names: str) -> list[list[str]]:
-    base = {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", CACHE_ENV)}
     proc = subprocess.run([sys.executable, "-c", _WORKER, *names], cwd=tmp_path, check=True,
                           capture_output=True, text=True,
-                          env={**base, "XDG_CACHE_HOME": str(tmp_path / "cache")})
+                          env={**_base_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")})
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
@@ -100,8 +102,39 @@ def test_programs_built_in_another_order_are_loaded_from_the_cache(tmp_path):
 def test_stable_names_warn_and_step_aside_when_tensorflow_moves_them(monkeypatch):
     from tensorflow.python.ops import control_flow_util_v2
 
-    from lstmbench.engines._tf import stable_names
+    from lstmbench.engines._xla_cache import stable_names
 
     monkeypatch.delattr(control_flow_util_v2, "unique_grad_fn_name")
     with pytest.warns(RuntimeWarning, match="function names moved"), stable_names("k"):
         pass
+
+
+@pytest.mark.slow
+def test_two_workers_needing_one_program_compile_it_once(tmp_path):
+    """Started together, two workers want the same program: one compiles it under the program's
+    lock while the other waits, then loads the whole entry (never a half-written one)."""
+    procs = [subprocess.Popen([sys.executable, "-c", _WORKER, "stateful-B2"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**_base_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
+    assert sorted(json.loads(out)[1] for out, _ in outs) == ["hit", "miss"]
+    assert not any("Error parsing" in err for _, err in outs)
+
+
+@pytest.mark.slow
+def test_an_entry_cut_short_is_dropped_and_the_program_compiled_again(tmp_path):
+    """A worker killed while writing an entry leaves it cut short; TensorFlow would fail every
+    later load of that program. The next worker drops it and compiles the program again."""
+    from lstmbench.engines._xla_cache import _whole_message
+
+    assert _worker(tmp_path, "stateless-B11") == [["stateless-B11", "miss"]]
+    entries = sorted((tmp_path / "cache" / "lstmbench" / "xla").glob("*.pb"))
+    assert entries and all(_whole_message(e.read_bytes()) for e in entries)
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:1000])
+        assert not _whole_message(entry.read_bytes())
+    assert _worker(tmp_path, "stateless-B11") == [["stateless-B11", "miss"]]
+    assert all(_whole_message(e.read_bytes())
+               for e in (tmp_path / "cache" / "lstmbench" / "xla").glob("*.pb"))

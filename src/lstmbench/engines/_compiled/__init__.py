@@ -45,7 +45,7 @@ for trials that converge in 1-3 epochs). Validation predictions do not depend on
 size: one XLA function per members, steps and units (``_predictors``) serves every program,
 the weights being its arguments. A default sweep (50 trials, K=4, 2 workers) compiled 22
 programs of 6 batch buckets and one-step chunks apart; it compiles 8-9. Programs are kept per
-process (``_programs``) and their XLA code in the persistent cache (``_tf.xla_cache_dir``)
+process (``_programs``) and their XLA code in the persistent cache (``_xla_cache``)
 across processes and sweeps.
 """
 
@@ -64,8 +64,9 @@ from lstmbench.engines._compiled._shapes import (
     layout,
     padded_weights,
 )
-from lstmbench.engines._tf import cache_entries, stable_names, tensorflow
+from lstmbench.engines._tf import tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
+from lstmbench.engines._xla_cache import compiling, drop_broken_entries
 from lstmbench.feeding import Batches, EvalSet
 
 
@@ -99,20 +100,31 @@ class _Program:
         """Whether training and predicting on ``evalset`` would compile nothing."""
         return self.compiled and (self.predict_key, evalset.xv.shape[1]) in _predicted
 
-    def compile(self, batches: Batches, evalset: EvalSet) -> None:
+    def compile(self, batches: Batches, evalset: EvalSet) -> str | None:
         """Trace and compile what every epoch calls (one batch serves: any block of this shape),
-        under names that make XLA's cache key the same in every process (``stable_names``).
+        under names that make XLA's cache key the same in every process, one process at a time
+        (``_xla_cache.compiling``).
 
         The predictor is traced once (any number of validation samples) and compiled by XLA for
         each number it meets: a study of another task size compiles it here, not in an epoch.
+        Returns what XLA's persistent cache did: "hit" (loaded), "miss" (compiled and stored),
+        "off" (no cache), None (XLA off).
         """
+        records = []
         if not self.compiled:
-            with stable_names(("train", self.shape, self.jit)):
+            with compiling(("train", self.shape, self.jit)) as record:
                 self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+            records.append(record)
             self.compiled = True
-        with stable_names(("predict", *self.predict_key)):
+        with compiling(("predict", *self.predict_key)) as record:
             self.probabilities(evalset)
+        records.append(record)
         _predicted.add((self.predict_key, evalset.xv.shape[1]))
+        if not self.jit:
+            return None
+        if any(r.wrote is None for r in records):
+            return "off"
+        return "miss" if any(r.wrote for r in records) else "hit"
 
     def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
         """Start a new trial on this program: fresh weights, empty Adam slots.
@@ -171,10 +183,10 @@ class CompiledPopulation:
         self._weights = [initial_weights(units, batch_shape[-1], s) for s in seeds]
         self._learning_rate = learning_rate
         shape = ProgramShape.of(units, tuple(batch_shape), exact=exact_shape)
-        key = (shape, jit)
-        if key not in _programs:
-            _programs[key] = _Program(shape, jit)
-        self._program = _programs[key]
+        self._key = (shape, jit)
+        if self._key not in _programs:
+            _programs[self._key] = _Program(shape, jit)
+        self._program = _programs[self._key]
         self.reused = self._program.compiled  # a previous trial already compiled these shapes
         # What XLA's persistent cache did for this trial: "hit" (loaded), "miss" (compiled and
         # stored), "off" (no cache); None when XLA compiled nothing (reused, or XLA off).
@@ -183,13 +195,18 @@ class CompiledPopulation:
 
     def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
         if not self._program.ready(evalset):
-            before = cache_entries() if self.jit else None
-            self._program.compile(batches, evalset)
-            if self.jit:
-                # A miss writes an entry (another worker writing one meanwhile reads as a miss).
-                after = cache_entries()
-                self.xla_cache = ("off" if before is None or after is None
-                                  else "miss" if after - before else "hit")
+            try:
+                self.xla_cache = self._program.compile(batches, evalset)
+            except tensorflow().errors.OpError:
+                # An entry cut short (its writer killed) fails the load, and TensorFlow remembers
+                # the failure for the life of the function: drop the entry, build anew.
+                if not (self.jit and drop_broken_entries()):
+                    raise
+                _predictors.pop(self._program.predict_key, None)
+                _predicted.difference_update(
+                    {k for k in _predicted if k[0] == self._program.predict_key})
+                self._program = _programs[self._key] = _Program(*self._key)
+                self.xla_cache = self._program.compile(batches, evalset)
         self._program.reset(self._weights, self._learning_rate)
 
     def train_epoch(self, batches: Batches) -> np.ndarray:

@@ -1,0 +1,222 @@
+"""XLA's persistent compilation cache: where it lives, keys that do not depend on what a process
+traced before, one compile of a program at a time, and entries left half-written.
+
+TensorFlow writes an entry in place (no temporary file and rename) and, reading one that is cut
+short, fails the call and remembers the failure for the rest of the process. Two things keep a
+shared cache safe: a program is compiled under a file lock named after it (:func:`compiling`),
+so a second worker waits for the first one's entry instead of reading it half-written; and an
+entry a killed process left cut short is found and removed (:func:`drop_broken_entries`) when a
+compile fails, and the program built again (``_compiled``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+CACHE_ENV = "LSTMBENCH_XLA_CACHE"  # a folder, or "off"
+_CACHE_FLAG = "--tf_xla_persistent_cache_directory"
+ENTRY_SUFFIX = ".pb"  # xla_compile_cache__<signature>__<HLO>__<device>.pb
+LOCKS = "locks"  # subfolder of the cache folder: one lock file per program
+
+
+def xla_cache_dir() -> Path | None:
+    """The folder of XLA's persistent compilation cache; None when it is off.
+
+    ``$LSTMBENCH_XLA_CACHE``: "off" (or "0", "") turns it off, a path chooses the folder; by
+    default ``$XDG_CACHE_HOME/lstmbench/xla`` (``~/.cache/lstmbench/xla``). A folder already
+    given in ``TF_XLA_FLAGS`` wins. XLA keys each entry by the program's fingerprint, so an
+    entry only ever serves the same program: a second worker or sweep loads what the first
+    compiled instead of compiling it again (a training program ~2 s -> ~0.5 s; the rest is
+    tracing and lowering). The key holds the names TensorFlow gives traced functions, which
+    :func:`stable_names` makes independent of the order programs are built in.
+    """
+    given = active_xla_cache()
+    if given is not None:
+        return given
+    value = os.environ.get(CACHE_ENV)
+    if value is not None:
+        return None if value.strip().lower() in ("", "0", "off", "no", "false") else Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "lstmbench" / "xla"
+
+
+def active_xla_cache() -> Path | None:
+    """The cache folder TensorFlow was given (in ``TF_XLA_FLAGS``), or None."""
+    for flag in os.environ.get("TF_XLA_FLAGS", "").split():
+        if flag.startswith(_CACHE_FLAG + "="):
+            return Path(flag.split("=", 1)[1])
+    return None
+
+
+def cache_entries() -> set[str] | None:
+    """The entries in the active XLA cache folder (None: no cache), to tell a hit from a miss."""
+    folder = active_xla_cache()
+    if folder is None:
+        return None
+    try:
+        return {name for name in os.listdir(folder) if name.endswith(ENTRY_SUFFIX)}
+    except OSError:
+        return set()
+
+
+def use_xla_cache() -> None:
+    """Put the cache folder into ``TF_XLA_FLAGS``: TensorFlow reads it once, so before import."""
+    folder = xla_cache_dir()
+    flags = os.environ.get("TF_XLA_FLAGS", "")
+    if folder is None or _CACHE_FLAG in flags:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile as before, without a cache
+        return
+    os.environ["TF_XLA_FLAGS"] = f"{flags} {_CACHE_FLAG}={folder}".strip()
+
+
+_names_lock = threading.Lock()
+_names_used: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def stable_names(key: object) -> Iterator[None]:
+    """Trace under function names that depend on ``key``, not on what this process traced before.
+
+    XLA's persistent cache keys an entry by the compiled function's name and the hash of its
+    HLO, which holds the names of its while-loop bodies. TensorFlow numbers all of these from one
+    process-wide counter (``__inference_train_block_758``, ``while_body_119``), so the same
+    program built after other programs, or in another worker, got another key and missed (a
+    second default sweep: 3 hits of 18). Within this context those names are numbered from
+    ``key`` instead (and how often this process traced ``key``: names stay unique).
+
+    TensorFlow's private API, in this one place: the five name generators of
+    ``concrete_function`` and ``control_flow_util_v2`` (2.16-2.21), swapped for the duration
+    under a lock; ``tests/test_compile_cache.py`` fails by name if they move. If they are
+    missing, this warns and does nothing: the cache then misses as it used to.
+    """
+    try:
+        from tensorflow.python.eager.polymorphic_function import concrete_function as cf
+        from tensorflow.python.ops import control_flow_util_v2 as cfu
+
+        names = (cf._inference_name, cf._forward_name, cf._backward_name,
+                 cfu.unique_fn_name, cfu.unique_grad_fn_name)
+        prefixes = (cf._INFERENCE_PREFIX, cf._FORWARD_PREFIX, cf._BACKWARD_PREFIX)
+    except (ImportError, AttributeError) as exc:
+        warnings.warn(f"lstmbench: TensorFlow's function names moved ({exc}): XLA's persistent "
+                      "cache will miss more often", RuntimeWarning, stacklevel=3)
+        yield
+        return
+    digest = _digest(key)
+    with _names_lock:
+        uses = _names_used[digest] = _names_used.get(digest, -1) + 1
+        counter = itertools.count()
+
+        def numbered(name: str) -> str:
+            return f"{name}_k{digest}_{uses}_{next(counter)}".replace("/", "_")
+
+        inference, forward, backward = prefixes
+        cf._inference_name = lambda n: numbered(f"{inference}{n}")
+        cf._forward_name = lambda n: numbered(f"{forward}{n}")
+        cf._backward_name = lambda n: numbered(f"{backward}{n}")
+        cfu.unique_fn_name = lambda scope, name: numbered(f"{scope}{name}")
+        cfu.unique_grad_fn_name = lambda forward_name: numbered(f"{forward_name}_grad")
+        try:
+            yield
+        finally:
+            (cf._inference_name, cf._forward_name, cf._backward_name,
+             cfu.unique_fn_name, cfu.unique_grad_fn_name) = names
+
+
+def _digest(key: object) -> str:
+    return hashlib.sha1(repr(key).encode()).hexdigest()[:12]
+
+
+class Compile:
+    """What :func:`compiling` saw: ``wrote`` is None without a cache, else whether an entry was
+    written while the program's lock was held (a miss; none: loaded, a hit). Another process
+    finishing a *different* program meanwhile also reads as a miss: the cache does not say whose
+    an entry is."""
+
+    wrote: bool | None = None
+
+
+@contextlib.contextmanager
+def compiling(key: object) -> Iterator[Compile]:
+    """Trace and compile the program ``key`` under :func:`stable_names` and, with the cache on,
+    an exclusive lock on ``locks/<key>.lock`` in the cache folder: a worker that needs the
+    program while another compiles it waits, then loads the complete entry. Without ``flock``
+    (some network file systems) the lock is skipped."""
+    import fcntl
+
+    folder = active_xla_cache()
+    record = Compile()
+    with contextlib.ExitStack() as stack:
+        if folder is not None:
+            try:
+                (folder / LOCKS).mkdir(parents=True, exist_ok=True)
+                fd = os.open(folder / LOCKS / f"{_digest(key)}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+                stack.callback(os.close, fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
+            except OSError:
+                pass
+        before = cache_entries()
+        stack.enter_context(stable_names(key))
+        yield record
+        after = cache_entries()
+        record.wrote = None if before is None or after is None else bool(after - before)
+
+
+def drop_broken_entries() -> list[str]:
+    """Remove the entries of the active cache folder that are not whole protocol-buffer messages
+    (a process killed while writing one); return their names."""
+    folder = active_xla_cache()
+    dropped = []
+    for name in sorted(cache_entries() or ()):
+        try:
+            data = (folder / name).read_bytes()
+            if not _whole_message(data):
+                (folder / name).unlink()
+                dropped.append(name)
+        except OSError:
+            continue
+    return dropped
+
+
+def _whole_message(data: bytes) -> bool:
+    """Whether ``data`` parses as protocol-buffer fields to its last byte (an entry is a message
+    of three fields: key, HLO module, executable); a cut-short one overruns its last field."""
+
+    def varint(i: int) -> tuple[int, int]:
+        value = shift = 0
+        while i < len(data):
+            byte = data[i]
+            value |= (byte & 0x7F) << shift
+            i += 1
+            if not byte & 0x80:
+                return value, i
+            shift += 7
+        raise ValueError("cut short in a varint")
+
+    i = 0
+    try:
+        while i < len(data):
+            tag, i = varint(i)
+            kind = tag & 7
+            if kind == 0:
+                _, i = varint(i)
+            elif kind == 2:
+                length, i = varint(i)
+                i += length
+            elif kind in (1, 5):
+                i += 8 if kind == 1 else 4
+            else:
+                return False
+    except ValueError:
+        return False
+    return len(data) > 0 and i == len(data)
