@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lstmbench.engines._compiled import CompiledPopulation, _programs
-from lstmbench.engines._compiled._shapes import BATCH_BUCKETS, ProgramShape, bucket
+from lstmbench.engines._compiled._shapes import BATCH_BUCKETS, ProgramShape, bucket, eval_samples
 from lstmbench.feeding import eval_set, population_batches
 from lstmbench.spec import ModelConfig, TrainSpec, TrialSpec
 from lstmbench.task import make_task
@@ -79,3 +79,5 @@ def test_buckets_round_up():
     shape = ProgramShape.of(8, (90, 20, 4, 1, 1, 1))
     assert (shape.units, shape.batch, shape.steps, shape.chunk_steps) == (16, 2, 20, 20)
     assert ProgramShape.of(8, (90, 20, 4, 1, 1, 1), exact=True).chunk_steps == 1
+    # validation samples: a stateless study's window sizes share five predictor compiles
+    assert [eval_samples(n) for n in (1, 10, 16, 17, 110, 200)] == [16, 16, 16, 32, 128, 256]

@@ -60,6 +60,7 @@ import numpy as np
 from lstmbench.engines._compiled._math import predict_function, train_function
 from lstmbench.engines._compiled._shapes import (
     ProgramShape,
+    eval_samples,
     eval_sequences,
     layout,
     padded_weights,
@@ -98,7 +99,7 @@ class _Program:
 
     def ready(self, evalset: EvalSet) -> bool:
         """Whether training and predicting on ``evalset`` would compile nothing."""
-        return self.compiled and (self.predict_key, evalset.xv.shape[1]) in _predicted
+        return self.compiled and (self.predict_key, eval_samples(evalset.xv.shape[1])) in _predicted
 
     def compile(self, batches: Batches, evalset: EvalSet) -> str | None:
         """Trace and compile what every epoch calls (one batch serves: any block of this shape),
@@ -106,7 +107,7 @@ class _Program:
         (``_xla_cache.compiling``).
 
         The predictor is traced once (any number of validation samples) and compiled by XLA for
-        each number it meets: a study of another task size compiles it here, not in an epoch.
+        each bucket of them it meets (``eval_samples``): here, not in an epoch.
         Returns what XLA's persistent cache did: "hit" (loaded), "miss" (compiled and stored),
         "off" (no cache), None (XLA off).
         """
@@ -119,7 +120,7 @@ class _Program:
         with compiling(("predict", *self.predict_key)) as record:
             self.probabilities(evalset)
         records.append(record)
-        _predicted.add((self.predict_key, evalset.xv.shape[1]))
+        _predicted.add((self.predict_key, eval_samples(evalset.xv.shape[1])))
         if not self.jit:
             return None
         if any(r.wrote is None for r in records):
@@ -151,10 +152,10 @@ class _Program:
 
     def probabilities(self, evalset: EvalSet) -> np.ndarray:
         """Probabilities ``(K, n_chunks, N)`` on the shared validation set."""
-        n_chunks, _, T, _ = evalset.xv.shape
+        n_chunks, N, T, _ = evalset.xv.shape
         probs = self.predict(self.lstm.value, self.head.value, eval_sequences(evalset, self.shape),
                              np.int32(n_chunks), np.int32(T))
-        return np.ascontiguousarray(probs.numpy()[:n_chunks].transpose(1, 0, 2))
+        return np.ascontiguousarray(probs.numpy()[:n_chunks, :, :N].transpose(1, 0, 2))
 
 
 _programs: dict[tuple[Any, ...], _Program] = {}

@@ -129,9 +129,17 @@ def layout(batches: Batches, shape: ProgramShape) -> Layout:
     return Layout(blocks, n_chunks, T, B, n_batches * n_chunks)
 
 
+def eval_samples(n: int) -> int:
+    """Validation samples rounded up to a power of two (at least 16): XLA compiles the predictor
+    per number of samples, and stateless layouts have one per window size (10 sequences give
+    10 x (21 - W) windows); a padded sample is predicted and dropped, never scored."""
+    return max(16, 1 << (n - 1).bit_length())
+
+
 def eval_sequences(evalset: EvalSet, shape: ProgramShape) -> np.ndarray:
-    """The validation samples as ``(N, steps, F)`` sequences padded to ``shape.steps``."""
+    """The validation samples as ``(eval_samples(N), steps, F)`` sequences padded to
+    ``shape.steps`` (the samples beyond N are zeros)."""
     n_chunks, N, T, F = evalset.xv.shape
-    xv = np.zeros((N, shape.steps, F), np.float32)
-    xv[:, : n_chunks * T] = evalset.xv.transpose(1, 0, 2, 3).reshape(N, n_chunks * T, F)
+    xv = np.zeros((eval_samples(N), shape.steps, F), np.float32)
+    xv[:N, : n_chunks * T] = evalset.xv.transpose(1, 0, 2, 3).reshape(N, n_chunks * T, F)
     return xv
