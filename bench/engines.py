@@ -7,8 +7,10 @@
 - ``keras``     lstmbench's reference engine (``train_on_batch`` per chunk);
 - ``keras-fit`` ``model.fit`` with ``steps_per_execution`` = chunks per sequence, ``shuffle=False``,
   and a callback that resets the stateful layers where a batch of sequences starts;
-- ``compiled``  lstmbench's default engine through ``run_trial`` (XLA on), and ``compiled-nojit``
-  (the same program without XLA) for the compile-time / epoch-time trade-off.
+- ``compiled``  lstmbench's default engine through ``run_trial`` (XLA on), in the shared program a
+  sweep runs it in (B=1 padded to 2 samples, one-step chunks in a loop of 20), ``compiled-exact``
+  in a program of the configuration's own shapes (``[train] programs = "exact"``), and
+  ``compiled-nojit`` (the shared program without XLA) for the compile-time / epoch-time trade-off.
 
 - ``population`` K = 1, 4, 16, 64 members of one configuration in one compiled program
   (``bench/_population.py``): epoch ms of the population and per member. ``--population-only``
@@ -100,12 +102,13 @@ def bench_notebook(seeds: Iterable[int]) -> Samples:
 # --------------------------------------------------------------------------- lstmbench engines
 
 
-def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: bool = True) -> Samples:
-    return _trials(engine, batch_size, seeds, xla="on" if jit else "off")
+def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: bool = True,
+                    programs: str = "shared") -> Samples:
+    return _trials(engine, batch_size, seeds, xla="on" if jit else "off", programs=programs)
 
 
 def _trials(engine: str, batch_size: int, seeds: Iterable[int], *, xla: str,
-            shuffle: bool = True) -> Samples:
+            shuffle: bool = True, programs: str = "shared") -> Samples:
     """One trial per seed of ``engine``, run for the whole epoch budget; epochs 2.. pooled."""
     from lstmbench.engines import _compiled
     from lstmbench.spec import TrainSpec, TrialSpec
@@ -116,7 +119,8 @@ def _trials(engine: str, batch_size: int, seeds: Iterable[int], *, xla: str,
         _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
         spec = TrialSpec(model=_model_config(batch_size), seed=rep,
                          train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
-                                         stop_at_convergence=False, shuffle=shuffle, xla=xla))
+                                         stop_at_convergence=False, shuffle=shuffle, xla=xla,
+                                         programs=programs))
         r = run_trial(spec)
         out.epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
         out.converge_s.append(r.time_to_converge_s)
@@ -272,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
 
     tensorflow()
     load_before = os.getloadavg()
-    want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-nojit",
-                             "population"])
+    want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-exact",
+                             "compiled-nojit", "population"])
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
     for B in (1, 10):
@@ -281,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         # slow spell of the machine falls on all methods alike instead of on one of them.
         runs: dict[str, Callable[[range], Samples]] = {
             "compiled": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds),
+            "compiled-exact": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds,
+                                                                 programs="exact"),
             "compiled-nojit": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds, jit=False),
             "keras-fit": lambda seeds, B=B: _fit_and_check(B, seeds, checks),
             "keras": lambda seeds, B=B: bench_lstmbench("keras", B, seeds),
@@ -310,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
             "notebook_vs_compiled": ratio(_median(rows, "notebook", 1), _median(rows, "compiled", 1)),
             "keras_fit_vs_compiled": ratio(_median(rows, "keras-fit", 10),
                                            _median(rows, "compiled", 10)),
+            "notebook_vs_compiled_exact": ratio(_median(rows, "notebook", 1),
+                                                _median(rows, "compiled-exact", 1)),
+            "keras_fit_vs_compiled_exact": ratio(_median(rows, "keras-fit", 10),
+                                                 _median(rows, "compiled-exact", 10)),
             "keras_vs_compiled_b1": ratio(_median(rows, "keras", 1), _median(rows, "compiled", 1)),
             "keras_vs_compiled_b10": ratio(_median(rows, "keras", 10),
                                            _median(rows, "compiled", 10)),

@@ -81,3 +81,19 @@ def test_buckets_round_up():
     assert ProgramShape.of(8, (90, 20, 4, 1, 1, 1), exact=True).chunk_steps == 1
     # validation samples: a stateless study's window sizes share five predictor compiles
     assert [eval_samples(n) for n in (1, 10, 16, 17, 110, 200)] == [16, 16, 16, 32, 128, 256]
+
+
+def test_a_spec_asks_for_a_program_of_exact_shapes():
+    from lstmbench.engines import make_population
+
+    model = ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8)
+    shapes = {}
+    for programs in ("shared", "exact"):
+        spec = TrialSpec(model=model, train=TrainSpec(replicates=2, programs=programs), seed=1)
+        data = make_task(spec.task, spec.data_seed)
+        batches = population_batches(data.x_train, data.y_train, model, seeds=spec.member_seeds,
+                                     epoch=1, shuffle=True)
+        population = make_population(spec, batches, eval_set(data.x_val, data.y_val, model))
+        shapes[programs] = population._program.shape
+    assert shapes["exact"] == ProgramShape(2, 1, 20, 1, 8)
+    assert shapes["shared"] == ProgramShape(2, 2, 20, 20, 16)

@@ -62,6 +62,7 @@ units = 4
         ("[task]\nval_fraction = 2.0\n", ["task", "val_fraction=2.0", "(0, 1)"]),
         ("[train]\nengine = 'torch'\n", ["train", "engine='torch'", "compiled, keras"]),
         ("[train]\nxla = 'yes'\n", ["train", "xla='yes'", "auto, on, off"]),
+        ("[train]\nprograms = 'few'\n", ["train", "programs='few'", "shared, exact"]),
         ("[sampler]\nname = 'cmaes'\n", ["sampler.name", "'cmaes' is unknown"]),
         ("[train\n", ["not valid TOML"]),
         (NOTEBOOK_VARIANT.format(name="writing-9", extra=""),

@@ -23,6 +23,7 @@ NOTEBOOK_FORMS = (
 )
 NOTEBOOK_ENGINES = tuple(f"notebook:{form}" for form in NOTEBOOK_FORMS)
 XLA = ("auto", "on", "off")
+PROGRAMS = ("shared", "exact")
 
 
 def divisors(n: int) -> tuple[int, ...]:
@@ -97,6 +98,11 @@ class TrainSpec:
     # program.
     xla: str = "auto"
     replicates: int = 1  # members (seeds) per trial, trained side by side; see TrialSpec
+    # Compiled engine: "shared" programs serve every configuration of a batch-size bucket (a
+    # sweep compiles a handful); "exact" builds one for this configuration's own shapes (no
+    # padding: the smallest configurations train up to 4x faster, each compiles its own).
+    # Both compute the same numbers (tests/test_buckets.py).
+    programs: str = "shared"
 
     def __post_init__(self) -> None:
         _check(self.epochs >= 1, f"epochs={self.epochs} is out of range: must be >= 1")
@@ -111,6 +117,8 @@ class TrainSpec:
             f"(or a notebook form: {', '.join(NOTEBOOK_ENGINES)})",
         )
         _check(self.xla in XLA, f"xla={self.xla!r} is unknown: choose one of {', '.join(XLA)}")
+        _check(self.programs in PROGRAMS,
+               f"programs={self.programs!r} is unknown: choose one of {', '.join(PROGRAMS)}")
         _check(
             self.learning_rate > 0,
             f"learning_rate={self.learning_rate} is out of range: must be > 0",

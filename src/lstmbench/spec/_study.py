@@ -14,7 +14,8 @@ from lstmbench.spec._model import NOTEBOOK_FORMS, ModelConfig, TaskSpec, TrainSp
 ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
-ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None}
+ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None,
+                  ("train", "programs"): "shared"}
 
 
 class SpecError(UserError):
