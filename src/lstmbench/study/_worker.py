@@ -188,7 +188,7 @@ def _exit_code(start: Connection, args: tuple[Any, ...], kwargs: dict[str, Any])
 
 
 def _get_ready(start: Connection, *, sigint: bool) -> None:
-    """Import TensorFlow and what opening the storage needs; return once ``start`` says go.
+    """Import TensorFlow; return once ``start`` says go.
 
     The sweep starts its workers before it creates the study, so these seconds overlap its own
     start-up. Until ``start`` says go this worker has touched nothing: a sweep that stops first
@@ -217,7 +217,4 @@ def _get_ready(start: Connection, *, sigint: bool) -> None:
     from lstmbench.trial import import_tensorflow
 
     import_tensorflow()
-    # SQLAlchemy, Alembic and Optuna's tables, in memory: what opening the real storage imports.
-    open_storage("sqlite:///:memory:", heartbeat=None)
-    import lstmbench.study._objective  # noqa: F401
     go.wait()
