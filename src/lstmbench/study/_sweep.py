@@ -94,15 +94,14 @@ def run_sweep(
         elif workers is not None:  # nothing to run: no need for them
             workers.stop()
             workers = None
-        where = sqlite_path(url) or mask(url)
-        if not quiet:
-            extra = f" (+{total - queued} left queued before)" if total > queued else ""
-            console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
-                          f"{jobs} worker{'s' if jobs > 1 else ''}")
-
         progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total,
                             console=console, quiet=quiet, queued=frozenset(queue),
                             since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
+        where = sqlite_path(url) or mask(url)
+        if not quiet:  # last: a Ctrl-C from here on is the sweep's (interrupted, resume with ...)
+            extra = f" (+{total - queued} left queued before)" if total > queued else ""
+            console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
+                          f"{jobs} worker{'s' if jobs > 1 else ''}")
     exit_code = _run_workers(progress, jobs, workers, work_args)
     counts = progress.counts()
     left = Patience(patience).run(  # a storage lost at the very end: waited for too
