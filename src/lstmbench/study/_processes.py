@@ -50,9 +50,6 @@ class Workers:
             self.stop()
             raise
 
-    def __len__(self) -> int:
-        return len(self._procs)
-
     def _add(self, n: int) -> None:
         procs, ends = [], []
         for i in range(len(self._procs), len(self._procs) + n):
