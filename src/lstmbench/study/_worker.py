@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import os
 import signal
 import sys
@@ -217,4 +218,7 @@ def _get_ready(start: Connection, *, sigint: bool) -> None:
     from lstmbench.trial import import_tensorflow
 
     import_tensorflow()
+    # TensorFlow's objects live as long as the process: the garbage collector need not walk
+    # them again (what follows, opening the storage, takes 0.42 instead of 0.57 s of CPU).
+    gc.freeze()
     go.wait()
