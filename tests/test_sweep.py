@@ -163,6 +163,26 @@ def test_two_workers_on_one_sqlite_file_complete_every_trial(tmp_path):
     assert re.findall(r"^\[(\d)/6\] trial ", proc.stdout, re.M) == list("123456"), proc.stdout
 
 
+@pytest.mark.slow
+def test_the_sweep_process_of_several_workers_never_imports_tensorflow(tmp_path):
+    """The workers import TensorFlow (early, while the sweep sets up the study); the process
+    that shows the progress and the verdict stays light."""
+    spec = write_spec(tmp_path)
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    code = ("import sys\n"
+            "from lstmbench.cli import main\n"
+            f"rc = main(['sweep', '--trials', '2', '--jobs', '2', '--spec', {str(spec)!r}, "
+            f"'--storage', {url!r}])\n"
+            "print('LOADED', rc, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras')))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 workers" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "LOADED 0 []", proc.stdout
+    assert [t.state.name for t in load(url).get_trials()] == ["COMPLETE"] * 2
+
+
 def test_concurrent_workers_take_each_queued_trial_once(tmp_path):
     """SQLite ignores SELECT FOR UPDATE: without BEGIN IMMEDIATE two workers could both take one
     queued trial and one of them fails with "Cannot tell a COMPLETE trial"."""

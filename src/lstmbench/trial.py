@@ -194,6 +194,18 @@ def resolved_spec(spec: TrialSpec, jit: bool) -> TrialSpec:
     return dataclasses.replace(spec, train=train)
 
 
+def import_tensorflow() -> None:
+    """Import TensorFlow and Keras as trials use them (configured, quietly).
+
+    Seconds of start-up that a sweep's worker spends while the sweep sets up its study,
+    rather than in its first trial.
+    """
+    from lstmbench.engines import tensorflow
+
+    tensorflow()
+    import keras  # noqa: F401
+
+
 def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> TrialResult:
     """Train the ``spec.train.replicates`` members of ``spec`` for up to ``spec.train.epochs``,
     evaluating every member after every epoch.
@@ -204,10 +216,9 @@ def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> Tria
     The result's spec holds the XLA choice as resolved ("on"/"off"): a replay runs the same
     program.
     """
-    from lstmbench.engines import make_population, score, tensorflow
+    from lstmbench.engines import make_population, score
 
-    tensorflow()  # importing TensorFlow is start-up, not this trial's compile time
-    import keras  # noqa: F401
+    import_tensorflow()  # start-up, not this trial's compile time
 
     start = time.perf_counter()
     data = make_task(spec.task, spec.data_seed)

@@ -41,7 +41,6 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from lstmbench.report import render_verdict, sweep_summary
     from lstmbench.spec import load_study_spec
     from lstmbench.storage import DEFAULT_HEARTBEAT
     from lstmbench.study import run_sweep
@@ -57,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
     )
     if not args.quiet and outcome.exit_code in (0, 1):  # not interrupted: conclude
+        # Imported only now: the workers start sooner (run_sweep spawns them first thing).
+        from lstmbench.report import render_verdict, sweep_summary
+
         render_verdict(sweep_summary(args.storage, outcome.study), console)
         console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
                       f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "

@@ -1,4 +1,4 @@
-"""Worker processes of a sweep: spawned, started with Ctrl-C held back, stopped together.
+"""Worker processes of a sweep: spawned early, started with Ctrl-C held back, stopped together.
 
 One Ctrl-C stops every worker and the sweep exits 130 (SIGTERM: 143); a worker that stops for
 any other reason stops the sweep with one line. What the workers completed stays in the storage.
@@ -6,6 +6,7 @@ any other reason stops the sweep with one line. What the workers completed stays
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -24,43 +25,113 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Terminated
 
 
-def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
-                   deadline: float | None,
-                   patience: float = DEFAULT_PATIENCE) -> None:
-    on_main = _on_main()
-    # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
-    sigint = on_main and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-    ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-    procs = [
-        ctx.Process(target=spawned_work, args=(url, name, spec),
-                    kwargs=dict(index=i, heartbeat=heartbeat, deadline=deadline,
-                                sigint=sigint, patience=patience),
-                    name=f"lstmbench-worker-{i}")
-        for i in range(jobs)
-    ]
-    old_term = signal.signal(signal.SIGTERM, _on_sigterm) if on_main else None
-    try:
-        _start(procs, sigint)
-        for p in procs:
-            while p.is_alive():
-                p.join(0.2)
-    except KeyboardInterrupt:
-        # One Ctrl-C stops every worker. The terminal sent SIGINT to the whole process group
-        # (a starting worker gets it once its handler is in); a signal sent to this process
-        # alone is passed on as SIGTERM: handled like Ctrl-C by a running worker, a quiet exit
-        # for one still starting.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        for p in procs:
-            if p.is_alive():
-                os.kill(p.pid, signal.SIGTERM)
-        for p in procs:
-            p.join(60)
-            if p.is_alive():
-                p.kill()
-        raise
-    finally:
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
+class Workers:
+    """The worker processes of a sweep, started before the study is set up.
+
+    Each imports TensorFlow meanwhile and waits (see ``_get_ready`` in _worker); ``run`` lets
+    them take trials and waits for them. ``stop`` ends workers that were never told to run:
+    an error or a Ctrl-C while the study is set up leaves none behind.
+    """
+
+    def __init__(self, jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
+                 deadline: float | None, patience: float = DEFAULT_PATIENCE) -> None:
+        self._work = (url, name, spec)
+        # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
+        self._sigint = _on_main() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+        self._options = dict(heartbeat=heartbeat, deadline=deadline, sigint=self._sigint,
+                             patience=patience)
+        self._patience = patience
+        self._ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+        self._procs: list[Any] = []
+        self._go: list[Any] = []  # this end of each waiting worker's start pipe
+        try:
+            self._add(jobs)
+        except BaseException:  # Ctrl-C while starting them, say
+            self.stop()
+            raise
+
+    def _add(self, n: int) -> None:
+        procs, ends = [], []
+        for i in range(len(self._procs), len(self._procs) + n):
+            theirs, ours = self._ctx.Pipe(duplex=False)
+            procs.append(self._ctx.Process(target=spawned_work, args=(theirs, *self._work),
+                                           kwargs=dict(index=i, **self._options),
+                                           name=f"lstmbench-worker-{i}"))
+            ends.append(theirs)
+            self._go.append(ours)
+        self._procs += procs
+        try:
+            _start(procs, self._sigint)
+        finally:
+            for end in ends:  # the worker has its own copy: EOF there once ours is closed
+                end.close()
+
+    def resize(self, jobs: int) -> None:
+        """Keep ``jobs`` workers: start more, or stop the last ones (before ``run``)."""
+        if jobs > len(self._procs):
+            self._add(jobs - len(self._procs))
+            return
+        surplus, self._procs = self._procs[jobs:], self._procs[:jobs]
+        ends, self._go = self._go[jobs:], self._go[:jobs]
+        _stop(surplus, ends)
+
+    def stop(self) -> None:
+        """End the workers, which have not been told to run, and wait for them."""
+        _stop(self._procs, self._go)
+        self._procs, self._go = [], []
+
+    def run(self) -> None:
+        """Let the workers take trials; return when they are done.
+
+        Raises ``KeyboardInterrupt`` (``Terminated``) when a Ctrl-C (SIGTERM) stopped them,
+        ``StorageLost`` when they gave up waiting for the storage, ``UserError`` when one
+        stopped for another reason.
+        """
+        procs = self._procs
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _on_main() else None
+        try:
+            for go in self._go:
+                with contextlib.suppress(OSError):  # a worker already gone: its exit code says why
+                    go.send(True)
+                go.close()
+            self._go = []
+            for p in procs:
+                while p.is_alive():
+                    p.join(0.2)
+        except KeyboardInterrupt:
+            # One Ctrl-C stops every worker. The terminal sent SIGINT to the whole process group
+            # (a starting worker gets it once its handler is in); a signal sent to this process
+            # alone is passed on as SIGTERM: handled like Ctrl-C by a running worker, a quiet
+            # exit for one still starting.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for p in procs:
+                if p.is_alive():
+                    os.kill(p.pid, signal.SIGTERM)
+            for p in procs:
+                p.join(60)
+                if p.is_alive():
+                    p.kill()
+            raise
+        finally:
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
+        _check_exits(procs, self._patience)
+
+
+def _stop(procs: list[Any], go: list[Any]) -> None:
+    """Close the start pipes of workers not yet running (they exit at once) and wait for them."""
+    for end in go:
+        end.close()
+    for p in procs:
+        if p.pid is None:  # never started
+            continue
+        p.join(30)
+        if p.is_alive():
+            p.kill()
+            p.join()
+
+
+def _check_exits(procs: list[Any], patience: float) -> None:
     # Workers stopped by a signal this process did not see as one (it ignores SIGINT, or its
     # KeyboardInterrupt landed where Python cannot raise): the sweep was interrupted all the same.
     exits = {p.exitcode for p in procs}
@@ -80,8 +151,8 @@ def run_processes(jobs: int, url: str, name: str, spec: Any, heartbeat: int | No
 def _start(procs: list[Any], sigint: bool) -> None:
     """Start the workers; a Ctrl-C meanwhile is neither lost nor a traceback.
 
-    The workers inherit SIGINT *blocked*: a Ctrl-C while they import Python and TensorFlow
-    waits until their own handler is in place (``interruptible`` unblocks it) instead of
+    The workers inherit SIGINT *blocked*: a Ctrl-C while they import Python waits until
+    their own handler is in place (``_get_ready`` in _worker unblocks it) instead of
     printing a traceback from multiprocessing's bootstrap. This process notes a Ctrl-C during
     the starts and raises it once every worker it started is known, so none goes unstopped.
     """

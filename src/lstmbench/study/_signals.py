@@ -73,7 +73,7 @@ def interruptible(*, sigint: bool | None = None, deadline: float | None = None) 
 
     ``sigint=None``: a SIGINT ignored on entry stays ignored — the process was started as a
     background job or under ``nohup`` and asked not to stop on Ctrl-C (SIGTERM still stops it).
-    A spawned worker is told instead (it starts with SIGINT blocked, see ``_start`` in _sweep).
+    A spawned worker is told instead (it starts with SIGINT blocked, see ``_start`` in _processes).
     """
     _state.update(in_trial=False, received=None, deadline=deadline)
     if threading.current_thread() is not threading.main_thread():
@@ -83,7 +83,7 @@ def interruptible(*, sigint: bool | None = None, deadline: float | None = None) 
         sigint = signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
     on_int = interrupt_once if sigint else signal.SIG_IGN
     old = signal.signal(signal.SIGINT, on_int), signal.signal(signal.SIGTERM, interrupt_once)
-    # A spawned worker starts with SIGINT blocked (see ``_start`` in _sweep): from here a
+    # A spawned worker starts with SIGINT blocked (see ``_start`` in _processes): from here a
     # Ctrl-C, one already pending included, reaches the handler.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     old_hook = sys.unraisablehook
