@@ -32,7 +32,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from _common import machine
-from lstmbench.engines._xla_cache import xla_cache_dir
+from lstmbench.engines._xla_cache import ENTRY_SUFFIX, xla_cache_dir
 from lstmbench.storage import quiet_optuna
 
 
@@ -61,7 +61,7 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
             cmd += ["--spec", _study_with(folder, replicates), "--study", "default"]
         load, cpu0 = os.getloadavg()[0], os.times()
         cache = xla_cache_dir()
-        cached = len(os.listdir(cache)) if cache is not None and cache.is_dir() else 0
+        cached = len(list(cache.glob("*" + ENTRY_SUFFIX))) if cache is not None else 0
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -85,6 +85,7 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         "replicates": trials_[0].user_attrs.get("replicates", 1),
         "load_before": load,
         "cache_entries_before": cached,  # XLA programs in the persistent cache (0: a cold run)
+        "run": "empty folder, cold XLA cache" if not cached else "new folder, warm XLA cache",
         "cpu_s": (cpu1.children_user + cpu1.children_system
                   - cpu0.children_user - cpu0.children_system),
         "workers_seen": workers,
