@@ -12,17 +12,27 @@ from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
 # h @ recurrent_kernel. Measured at T=1, 8 units (epoch ms, XLA): B=1 4.5 vs 5.2, B=2 4.2 vs
 # 3.0, B=5 3.0 vs 1.9, B=10 2.9 vs 1.6-2.4.
 ONE_PRODUCT_MAX_BATCH = 1
+# Beyond this many units the single step's products are matmuls again (the fused product's
+# intermediate grows with units squared).
+FUSED_MAX_UNITS = 16
 
 
 def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
     """Return ``run_chunk(lstm, x, start, steps, h, c, one_product)`` and ``logits_of(head, h)``.
 
     ``lstm`` and ``head`` are the packed weights (variables or tensors); ``x (K, N, S, F)``
-    holds whole samples; a chunk is steps ``start .. start + steps - 1``. Products are
-    ``tf.matmul`` batched over members: in a steps loop it beats multiply-and-sum at every
-    batch size (K=4, 16 units, an update of W=10 B=30: 2.7 -> 1.2 ms; T=20 B=1: 200 -> 158 us).
+    holds whole samples; a chunk is steps ``start .. start + steps - 1``. Products are batched
+    over members: ``tf.matmul`` in a steps loop, where it beats multiply-and-sum at every batch
+    size (K=4, 16 units, an update of W=10 B=30: 2.7 -> 1.2 ms; T=20 B=1: 200 -> 158 us); in
+    the written-out single step of an exact-shape program, multiply-and-sum, which XLA fuses
+    with the gate math (T=1, K=4: B=1 7.1 vs 8.6 us an update, B=10 37 vs 47 us).
     """
     U, F = shape.units, shape.features
+
+    def fused_product(a, w):  # a (K, N, I) @ w (K, I, M), up to 16 units as multiply-and-sum
+        if U > FUSED_MAX_UNITS:
+            return tf.matmul(a, w)
+        return tf.reduce_sum(a[:, :, :, None] * w[:, None], axis=2)
 
     def cell(z, c):
         """``LSTMCell.call`` from the pre-activations ``z (K, N, 4U)``: the new ``(h, c)``."""
@@ -44,9 +54,10 @@ def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
         if shape.chunk_steps == 1:  # one step, written out: no loop
             x_t = tf.gather(x, start, axis=2)
             if one_product:  # the whole step as one product [x_t, h, 1] @ lstm
-                return cell(tf.matmul(tf.concat([x_t, h, tf.ones_like(h[:, :, :1])], -1), lstm), c)
+                return cell(fused_product(tf.concat([x_t, h, tf.ones_like(h[:, :, :1])], -1),
+                                          lstm), c)
             return cell(input_part(x_t, lstm[:, :F], lstm[:, F + U])
-                        + tf.matmul(h, lstm[:, F:F + U]), c)
+                        + fused_product(h, lstm[:, F:F + U]), c)
         # The weights read once, outside the loop.
         kernel, rec, bias = lstm[:, :F], lstm[:, F:F + U], lstm[:, F + U]
 
