@@ -3,7 +3,7 @@ traced before, one compile of a program at a time, and entries left half-written
 
 TensorFlow writes an entry in place (no temporary file and rename) and, reading one that is cut
 short, fails the call and remembers the failure for the rest of the process. Two things keep a
-shared cache safe: a program is compiled under a file lock named after it (:func:`compiling`),
+shared cache safe: a program is compiled under a file lock named after it (:func:`locked`),
 so a second worker waits for the first one's entry instead of reading it half-written; and an
 entry a killed process left cut short is found and removed (:func:`drop_broken_entries`) when a
 compile fails, and the program built again (``_compiled``).
@@ -137,20 +137,20 @@ def _digest(key: object) -> str:
 
 
 class Compile:
-    """What :func:`compiling` saw: ``wrote`` is None without a cache, else whether an entry was
-    written while the program's lock was held (a miss; none: loaded, a hit). Another process
-    finishing a *different* program meanwhile also reads as a miss: the cache does not say whose
-    an entry is."""
+    """What :func:`locked` saw: ``wrote`` is None without a cache, else whether an entry was
+    written while the lock was held (a miss; none: loaded, a hit). Another process finishing a
+    program under another lock meanwhile also reads as a miss: the cache does not say whose an
+    entry is."""
 
     wrote: bool | None = None
 
 
 @contextlib.contextmanager
-def compiling(key: object) -> Iterator[Compile]:
-    """Trace and compile the program ``key`` under :func:`stable_names` and, with the cache on,
-    an exclusive lock on ``locks/<key>.lock`` in the cache folder: a worker that needs the
-    program while another compiles it waits, then loads the complete entry. Without ``flock``
-    (some network file systems) the lock is skipped."""
+def locked(key: object) -> Iterator[Compile]:
+    """Hold, with the cache on, an exclusive lock on ``locks/<key>.lock`` in the cache folder
+    while compiling the program ``key``: a worker that needs the program while another compiles
+    it waits, then loads the complete entry. Without ``flock`` (some network file systems) the
+    lock is skipped. Locks nest in one order only (a program's, then its predictor's)."""
     import fcntl
 
     folder = active_xla_cache()
@@ -166,7 +166,6 @@ def compiling(key: object) -> Iterator[Compile]:
             except OSError:
                 pass
         before = cache_entries()
-        stack.enter_context(stable_names(key))
         yield record
         after = cache_entries()
         record.wrote = None if before is None or after is None else bool(after - before)

@@ -67,7 +67,7 @@ from lstmbench.engines._compiled._shapes import (
 )
 from lstmbench.engines._tf import tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
-from lstmbench.engines._xla_cache import compiling, drop_broken_entries
+from lstmbench.engines._xla_cache import drop_broken_entries, locked, stable_names
 from lstmbench.feeding import Batches, EvalSet
 
 
@@ -104,28 +104,27 @@ class _Program:
     def compile(self, batches: Batches, evalset: EvalSet) -> str | None:
         """Trace and compile what every epoch calls (one batch serves: any block of this shape),
         under names that make XLA's cache key the same in every process, one process at a time
-        (``_xla_cache.compiling``).
+        (``_xla_cache``).
 
         The predictor is traced once (any number of validation samples) and compiled by XLA for
         each bucket of them it meets (``eval_samples``): here, not in an epoch.
         Returns what XLA's persistent cache did: "hit" (loaded), "miss" (compiled and stored),
         "off" (no cache), None (XLA off).
         """
-        records = []
-        if not self.compiled:
-            with compiling(("train", self.shape, self.jit)) as record:
-                self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
-            records.append(record)
-            self.compiled = True
-        with compiling(("predict", *self.predict_key)) as record:
-            self.probabilities(evalset)
-        records.append(record)
+        train_key, predict_key = ("train", self.shape, self.jit), ("predict", *self.predict_key)
+        # The program's lock spans its predictor's compile too: a second worker needing this
+        # program waits for both entries, and its hit is not taken for a miss.
+        with locked(train_key) as record:
+            if not self.compiled:
+                with stable_names(train_key):
+                    self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+                self.compiled = True
+            with locked(predict_key), stable_names(predict_key):  # shared by programs
+                self.probabilities(evalset)
         _predicted.add((self.predict_key, eval_samples(evalset.xv.shape[1])))
         if not self.jit:
             return None
-        if any(r.wrote is None for r in records):
-            return "off"
-        return "miss" if any(r.wrote for r in records) else "hit"
+        return "off" if record.wrote is None else "miss" if record.wrote else "hit"
 
     def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
         """Start a new trial on this program: fresh weights, empty Adam slots.
