@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -81,10 +82,12 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", CACHE_ENV)}
 
 
-def _worker(tmp_path: Path, *names: str) -> list[list[str]]:
+def _worker(tmp_path: Path, *names: str, stderr: list[str] | None = None) -> list[list[str]]:
     proc = subprocess.run([sys.executable, "-c", _WORKER, *names], cwd=tmp_path, check=True,
                           capture_output=True, text=True,
                           env={**_base_env(), "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    if stderr is not None:
+        stderr.append(proc.stderr)
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
@@ -127,14 +130,23 @@ def test_two_workers_needing_one_program_compile_it_once(tmp_path):
 def test_an_entry_cut_short_is_dropped_and_the_program_compiled_again(tmp_path):
     """A worker killed while writing an entry leaves it cut short; TensorFlow would fail every
     later load of that program. The next worker drops it and compiles the program again."""
-    from lstmbench.engines._xla_cache import _whole_message
+    from lstmbench.engines._xla_cache import _whole_entry
 
     assert _worker(tmp_path, "stateless-B11") == [["stateless-B11", "miss"]]
     entries = sorted((tmp_path / "cache" / "lstmbench" / "xla").glob("*.pb"))
-    assert entries and all(_whole_message(e.read_bytes()) for e in entries)
+    assert entries and all(_whole_entry(e) for e in entries)
     for entry in entries:
         entry.write_bytes(entry.read_bytes()[:1000])
-        assert not _whole_message(entry.read_bytes())
+        assert not _whole_entry(entry)
+    # cut short a moment ago (it might still be being written): TensorFlow fails on it, the
+    # entry is dropped and the program compiled again
     assert _worker(tmp_path, "stateless-B11") == [["stateless-B11", "miss"]]
-    assert all(_whole_message(e.read_bytes())
-               for e in (tmp_path / "cache" / "lstmbench" / "xla").glob("*.pb"))
+    entries = sorted((tmp_path / "cache" / "lstmbench" / "xla").glob("*.pb"))
+    assert entries and all(_whole_entry(e) for e in entries)
+    # cut short and left alone for a minute: dropped before TensorFlow reads it, nothing printed
+    for entry in entries:
+        entry.write_bytes(entry.read_bytes()[:1000])
+        os.utime(entry, (time.time() - 60, time.time() - 60))
+    err: list[str] = []
+    assert _worker(tmp_path, "stateless-B11", stderr=err) == [["stateless-B11", "miss"]]
+    assert "Error parsing" not in err[0] and "Read less bytes" not in err[0], err[0]

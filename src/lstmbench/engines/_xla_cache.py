@@ -5,8 +5,9 @@ TensorFlow writes an entry in place (no temporary file and rename) and, reading 
 short, fails the call and remembers the failure for the rest of the process. Two things keep a
 shared cache safe: a program is compiled under a file lock named after it (:func:`locked`),
 so a second worker waits for the first one's entry instead of reading it half-written; and an
-entry a killed process left cut short is found and removed (:func:`drop_broken_entries`) when a
-compile fails, and the program built again (``_compiled``).
+entry a killed process left cut short is removed (:func:`drop_broken_entries`) before a compile
+once it is a few seconds old (TensorFlow would print the parser's complaint reading it), and at
+once when a compile fails, the program then built again (``_compiled``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import hashlib
 import itertools
 import os
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,9 @@ CACHE_ENV = "LSTMBENCH_XLA_CACHE"  # a folder, or "off"
 _CACHE_FLAG = "--tf_xla_persistent_cache_directory"
 ENTRY_SUFFIX = ".pb"  # xla_compile_cache__<signature>__<HLO>__<device>.pb
 LOCKS = "locks"  # subfolder of the cache folder: one lock file per program
+# An entry cut short and untouched this long is a killed writer's, not one being written (an
+# entry is written in one go, in milliseconds).
+STALE_S = 5.0
 
 
 def xla_cache_dir() -> Path | None:
@@ -165,57 +170,60 @@ def locked(key: object) -> Iterator[Compile]:
                 stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
             except OSError:
                 pass
+        if folder is not None:
+            drop_broken_entries(older_than_s=STALE_S)
         before = cache_entries()
         yield record
         after = cache_entries()
         record.wrote = None if before is None or after is None else bool(after - before)
 
 
-def drop_broken_entries() -> list[str]:
+def drop_broken_entries(*, older_than_s: float = 0.0) -> list[str]:
     """Remove the entries of the active cache folder that are not whole protocol-buffer messages
-    (a process killed while writing one); return their names."""
+    (a process killed while writing one) and were last written ``older_than_s`` seconds ago or
+    more (younger ones may still be being written); return their names. Reads a few bytes per
+    field of each entry, not the entries."""
     folder = active_xla_cache()
     dropped = []
+    now = time.time()
     for name in sorted(cache_entries() or ()):
+        path = folder / name
         try:
-            data = (folder / name).read_bytes()
-            if not _whole_message(data):
-                (folder / name).unlink()
+            if now - path.stat().st_mtime >= older_than_s and not _whole_entry(path):
+                path.unlink()
                 dropped.append(name)
         except OSError:
             continue
     return dropped
 
 
-def _whole_message(data: bytes) -> bool:
-    """Whether ``data`` parses as protocol-buffer fields to its last byte (an entry is a message
-    of three fields: key, HLO module, executable); a cut-short one overruns its last field."""
+def _whole_entry(path: Path) -> bool:
+    """Whether the file parses as protocol-buffer fields to its last byte (an entry is a message
+    of three fields: key, HLO module, executable); one cut short overruns its last field. Walks
+    the top-level fields, seeking over their contents."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
 
-    def varint(i: int) -> tuple[int, int]:
-        value = shift = 0
-        while i < len(data):
-            byte = data[i]
-            value |= (byte & 0x7F) << shift
-            i += 1
-            if not byte & 0x80:
-                return value, i
-            shift += 7
-        raise ValueError("cut short in a varint")
+        def varint() -> int:
+            value = shift = 0
+            while True:
+                byte = f.read(1)
+                if not byte:
+                    raise ValueError("cut short in a varint")
+                value |= (byte[0] & 0x7F) << shift
+                if not byte[0] & 0x80:
+                    return value
+                shift += 7
 
-    i = 0
-    try:
-        while i < len(data):
-            tag, i = varint(i)
-            kind = tag & 7
-            if kind == 0:
-                _, i = varint(i)
-            elif kind == 2:
-                length, i = varint(i)
-                i += length
-            elif kind in (1, 5):
-                i += 8 if kind == 1 else 4
-            else:
-                return False
-    except ValueError:
-        return False
-    return len(data) > 0 and i == len(data)
+        try:
+            while f.tell() < size:
+                kind = varint() & 7
+                if kind == 0:
+                    varint()
+                elif kind in (1, 2, 5):
+                    f.seek({1: 8, 5: 4}[kind] if kind != 2 else varint(), os.SEEK_CUR)
+                else:
+                    return False
+        except ValueError:
+            return False
+        return 0 < size == f.tell()
