@@ -90,7 +90,10 @@ class Sweep:
 def start_sweep(folder: Path, *args: str, new_session: bool = False, **popen: Any) -> Sweep:
     """Start ``lstmbench sweep ARGS`` with ``folder`` as its working folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # TensorFlow's logging at lstmbench's default (off): below it, every load from XLA's cache
+    # logs two harmless errors (a text parse tried before the binary one; a CPU feature note).
+    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     with (folder / "stdout").open("wb") as out, (folder / "stderr").open("wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "lstmbench", "sweep", *args], cwd=folder,
                                 stdout=out, stderr=err, env=env, start_new_session=new_session,
