@@ -37,7 +37,7 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
                            jit_compile="auto" if xla == "auto" else xla == "on", **common)
     from lstmbench.engines._compiled import CompiledEngine
 
-    return CompiledEngine(jit=xla != "off", **common)
+    return CompiledEngine(jit=xla != "off", exact_shape=spec.train.programs == "exact", **common)
 
 
 __all__ = ["Engine", "KerasEngine", "Population", "make_engine", "make_population",

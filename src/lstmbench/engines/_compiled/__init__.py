@@ -223,11 +223,12 @@ class CompiledEngine:
 
     def __init__(self, *, units: int, learning_rate: float, seed: int,
                  batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit: bool = True) -> None:
+                 jit: bool = True, exact_shape: bool = False) -> None:
         n_batches, n_chunks, *sample = batch_shape
         self._population = CompiledPopulation(
             units=units, learning_rate=learning_rate, seeds=[seed],
             batch_shape=(n_batches, n_chunks, 1, *sample), eval_shape=eval_shape, jit=jit,
+            exact_shape=exact_shape,
         )
         self.jit, self.n_params = jit, self._population.n_params
         self.reused = self._population.reused
