@@ -170,8 +170,6 @@ def locked(key: object) -> Iterator[Compile]:
                 stack.callback(fcntl.flock, fd, fcntl.LOCK_UN)
             except OSError:
                 pass
-        if folder is not None:
-            drop_broken_entries(older_than_s=STALE_S)
         before = cache_entries()
         yield record
         after = cache_entries()

@@ -67,7 +67,7 @@ from lstmbench.engines._compiled._shapes import (
 )
 from lstmbench.engines._tf import tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
-from lstmbench.engines._xla_cache import drop_broken_entries, locked, stable_names
+from lstmbench.engines._xla_cache import STALE_S, drop_broken_entries, locked, stable_names
 from lstmbench.feeding import Batches, EvalSet
 
 
@@ -112,6 +112,8 @@ class _Program:
         "off" (no cache), None (XLA off).
         """
         train_key, predict_key = ("train", self.shape, self.jit), ("predict", *self.predict_key)
+        if self.jit:  # an entry a killed process left cut short: gone before XLA reads it
+            drop_broken_entries(older_than_s=STALE_S)
         # The program's lock spans its predictor's compile too: a second worker needing this
         # program waits for both entries, and its hit is not taken for a miss.
         with locked(train_key) as record:
