@@ -71,3 +71,22 @@ def test_eval_set_puts_every_sample_side_by_side():
     np.testing.assert_array_equal(ev.xv[1, 2, :, 0], x[2, 4:])
     ev = eval_set(x, y, ModelConfig(stateful=False, window=8, batch_size=1, units=4))
     assert ev.xv.shape == (1, 5, 8, 1) and ev.n_predictions == 5
+
+
+def test_several_features_keep_their_steps_together_in_both_layouts():
+    rng = np.random.default_rng(3)
+    x = rng.random((6, 8, 3)).astype(np.float32)
+    y = np.arange(6) % 2
+    w, wy = windows(x, y, 3)
+    assert w.shape == (6 * 6, 3, 3) and wy.tolist() == np.repeat(y, 6).tolist()
+    np.testing.assert_array_equal(w[6 * 2 + 4], x[2, 4:7])  # sequence 2, window at step 4
+    for f in range(3):  # each feature alone is the one-feature layout
+        one, _ = windows(x[..., f], y, 3)
+        np.testing.assert_array_equal(w[..., f], one)
+    stateful = ModelConfig(stateful=True, timesteps=4, batch_size=2, units=4)
+    b = train_batches(x, y, stateful, seed=0, epoch=1, shuffle=False)
+    assert b.xs.shape == (3, 2, 2, 4, 3) and b.n_features == 3
+    np.testing.assert_array_equal(b.xs[1, 1, 0], x[2, 4:])
+    ev = eval_set(x, y, ModelConfig(stateful=False, window=8, batch_size=1, units=4))
+    assert ev.xv.shape == (1, 6, 8, 3)
+    np.testing.assert_array_equal(ev.xv[0], x)
