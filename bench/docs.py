@@ -123,7 +123,7 @@ METHODS = {
 
 RATIOS = {  # key in engines.json "ratios" -> what it divides
     "notebook_vs_train": "notebook loop / `lstmbench train` (its default engine and program), B=1",
-    "keras_fit_vs_train": "Keras `fit` / `lstmbench train`, B=10",
+    "keras_fit_vs_train": "Keras `fit` / `lstmbench train` (its default engine and program)",
     "notebook_vs_compiled_exact": "notebook loop / compiled, exact-shape program, B=1",
     "notebook_vs_compiled": "notebook loop / compiled, shared program, B=1",
     "keras_fit_vs_compiled_exact": "Keras `fit` / compiled, exact-shape program, B=10",
@@ -224,7 +224,7 @@ def r_sweep(res: Results) -> str:
         "eval and other are sums over trials (seconds of one core); start-up is the wall time "
         "outside the busiest worker's trials (importing TensorFlow, the study, the verdict).",
         table(header, body, "l" + "r" * (len(header) - 1)),
-        machine_line(d.get("machine"), [r.get("load_before") for r in rows], "load at each start"),
+        machine_line(d.get("machine"), [r.get("load_before") for r in rows], "the load at each run's start"),
     ] if x)
 
 
@@ -377,6 +377,9 @@ def r_tasks(res: Results) -> str:
     if not rows:
         return ""
     return "\n\n".join(x for x in [
+        "## Built-in tasks",
+        "Each built-in task trained by its study's arms (`python bench/tasks.py`); what the tasks "
+        "are and how to bring your own data is in `docs/tasks.md`.",
         generic_rows(rows),
         machine_line(d.get("machine"), [d.get("loadavg_before"), d.get("loadavg_after")]),
     ] if x)
@@ -423,15 +426,17 @@ def r_headline(res: Results) -> str:
     if nb:
         rows.append(["one epoch of the notebook's own loop (stateful T=1 B=1 U=8, 1,800 updates)",
                      f"{num(nb)} ms"])
-    for key, label in (("notebook_vs_train", "`lstmbench train` at the notebook's configuration, "
-                                             "faster than the notebook's loop"),
-                       ("notebook_vs_compiled_exact", "compiled engine in an exact-shape program, "
-                                                      "faster than the notebook's loop (B=1)"),
-                       ("keras_fit_vs_train", "`lstmbench train`, faster than Keras `fit` (B=10)"),
-                       ("keras_fit_vs_compiled_exact", "compiled engine (exact-shape program), "
-                                                       "faster than Keras `fit` (B=10)")):
-        if key in ratios:
-            rows.append([label, f"{num(ratios[key])}×"])
+    # what `lstmbench train` runs when the benchmark measured it, else the exact-shape program
+    for keys, label in ((("notebook_vs_train", "notebook_vs_compiled_exact"),
+                         "{}, faster than the notebook's loop{}"),
+                        (("keras_fit_vs_train", "keras_fit_vs_compiled_exact"),
+                         "{}, faster than Keras `fit`{}")):
+        key = next((k for k in keys if k in ratios), None)
+        if key is not None:
+            where = RATIOS[key].rpartition(", ")[2]  # the batch size the ratio was measured at
+            who, at = (("`lstmbench train`", "") if key.endswith("_train") else
+                       ("the compiled engine in an exact-shape program", f" ({where})"))
+            rows.append([label.format(who, at), f"{num(ratios[key])}×"])
     pop = ((res.get("engines") or {}).get("population") or {}).get("ratios") or {}
     if "k16_vs_k1_b1_wall" in pop:
         rows.append(["16 seeds in one program, cost of an epoch against 1 seed (B=1)",
@@ -584,7 +589,7 @@ def render_example(res: Results, name: str) -> str:
     lines = VIEWS[view or "full"](lines)
     while lines and not lines[-1]:
         lines.pop()
-    if view == "json":
+    if view in ("json", "arms", "verdict"):
         command = e["command"] + "   # excerpt"
     else:
         command = e["command"] + (f"   # {e['note']}" if e.get("note") else "")

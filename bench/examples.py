@@ -75,7 +75,7 @@ EXAMPLES = (
     Example("replay", "lstmbench train --study default --trial {best}"),
     Example("sigterm", "lstmbench sweep --trials 50 --study stopped", stop=_after_trials(2),
             note="SIGTERM (kill PID) once two trials are done"),
-    Example("timeout", "lstmbench sweep --trials 100000 --timeout 20 --study big"),
+    Example("timeout", "lstmbench sweep --trials 100000 --timeout 45 --study big"),
 )
 
 
