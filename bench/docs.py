@@ -608,11 +608,17 @@ def known(kind: str, name: str) -> bool:
 
 
 def render_region(res: Results, kind: str, name: str) -> str:
-    if kind == "example":
-        return render_example(res, name)
-    if name in RENDERERS:
-        return RENDERERS[name](res)
-    return render_value(res, name)
+    """The region's text; empty where its results are missing or not in the shape expected (a
+    benchmark that has not run yet, or a key renamed: said on stderr, never a failure)."""
+    try:
+        if kind == "example":
+            return render_example(res, name)
+        if name in RENDERERS:
+            return RENDERERS[name](res)
+        return render_value(res, name)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError) as exc:
+        print(f"docs: {kind}:{name} left empty: its results lack {exc!r}", file=sys.stderr)
+        return ""
 
 
 def load_results(folder: Path) -> Results:

@@ -120,3 +120,14 @@ def test_an_unknown_region_is_an_error(project: Path):
     out = docs_script("--check", "--root", str(project))
     assert out.returncode == 1
     assert "unknown region bench:no-such-table" in out.stderr
+
+
+def test_results_of_another_shape_leave_their_region_empty_without_failing(project: Path):
+    results = project / "bench" / "results"
+    (results / "storage.json").write_text(json.dumps({"rows": [{"renamed": 1}]}))
+    (results / "scaling.json").write_text(json.dumps({"rows": [{"updates_per_epoch": 10}]}))
+    (results / "calibration.json").write_text(json.dumps({"coverage": [1, 2]}))
+    out = docs_script("--root", str(project))
+    assert out.returncode == 0, out.stderr
+    assert "bench:storage left empty" in out.stderr
+    assert "<!-- bench:storage -->\n<!-- /bench -->" in (project / "docs" / "scaling-out.md").read_text()
