@@ -566,7 +566,14 @@ def v_json(lines: list[str]) -> list[str]:
     return text.splitlines()
 
 
+def v_usage(lines: list[str]) -> list[str]:
+    """`--help`: the usage lines only."""
+    end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
+    return lines[:end]
+
+
 VIEWS: dict[str, Callable[[list[str]], list[str]]] = {
+    "usage": v_usage,
     "full": lambda lines: lines,
     "short": v_short,
     "brief": v_brief,
@@ -589,7 +596,7 @@ def render_example(res: Results, name: str) -> str:
     lines = VIEWS[view or "full"](lines)
     while lines and not lines[-1]:
         lines.pop()
-    if view in ("json", "arms", "verdict"):
+    if view in ("json", "arms", "verdict", "usage"):
         command = e["command"] + "   # excerpt"
     else:
         command = e["command"] + (f"   # {e['note']}" if e.get("note") else "")

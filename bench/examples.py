@@ -62,6 +62,7 @@ _QUERY = ("SELECT t.number, a.value_json AS arm, c.value_json AS converged_share
           "ORDER BY t.number LIMIT 4")
 
 EXAMPLES = (
+    *(Example(f"help-{c}", f"lstmbench {c} --help") for c in ("sweep", "train")),
     Example("sweep", "lstmbench sweep --trials 50"),
     Example("report", "lstmbench report"),
     Example("report-json", "lstmbench report --json"),
