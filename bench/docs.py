@@ -199,11 +199,11 @@ def r_sweep(res: Results) -> str:
     rows = d.get("rows") or []
     if not rows:
         return ""
-    blind = any("blind" in r for r in rows)
+    # keys the sweep benchmark may add about blind draws (e.g. per arm), each a column
+    blind = sorted({k for r in rows for k in r if "blind" in k})
     header = ["run", "wall s", "CPU s", "start-up s", "compile s", "train s", "eval s", "other s",
-              "programs compiled", "reused", "XLA cache hits", "converged (stateful, stateless)"]
-    if blind:
-        header.append("blind configurations")
+              "programs compiled", "reused", "XLA cache hits", "converged (stateful, stateless)",
+              *[k.replace("_", " ") for k in blind]]
     body = []
     for r in rows:
         conv = r.get("converged") or {}
@@ -213,9 +213,7 @@ def r_sweep(res: Results) -> str:
                num(r.get("programs_reused")),
                f"{r.get('cache_hits', '?')} of {(r.get('cache_hits') or 0) + (r.get('cache_misses') or 0)}",
                ", ".join(str(v) for v in conv.values())]
-        if blind:
-            b = r.get("blind")
-            row.append(", ".join(f"{k} {v}" for k, v in b.items()) if isinstance(b, dict) else num(b))
+        row += [_cell(r.get(k)) for k in blind]
         body.append(row)
     first = rows[0]
     return "\n\n".join(x for x in [
