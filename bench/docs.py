@@ -554,7 +554,7 @@ def v_json(lines: list[str]) -> list[str]:
         d = json.loads("\n".join(lines))
     except ValueError:
         return lines
-    keep = {k: d[k] for k in ("primary_test", "p") if k in d}
+    keep = {k: d[k] for k in ("primary_test", "p", "min_attainable_p", "difference") if k in d}
     keep["arms"] = [{k: a[k] for k in ("arm", "converged_share", "time_to_solution_s") if k in a}
                     for a in d.get("arms", [])]
     text = json.dumps(keep, indent=1, ensure_ascii=False)
