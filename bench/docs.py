@@ -564,6 +564,12 @@ def v_json(lines: list[str]) -> list[str]:
     return text.splitlines()
 
 
+def v_importances(lines: list[str]) -> list[str]:
+    """`report --out`: the parameter importances and the files it wrote."""
+    return [*_between(lines, "Parameter importances", "Environment"),
+            *[line for line in lines if line.startswith("wrote ")]]
+
+
 def v_usage(lines: list[str]) -> list[str]:
     """`--help`: the usage lines only."""
     end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
@@ -572,6 +578,7 @@ def v_usage(lines: list[str]) -> list[str]:
 
 VIEWS: dict[str, Callable[[list[str]], list[str]]] = {
     "usage": v_usage,
+    "importances": v_importances,
     "full": lambda lines: lines,
     "short": v_short,
     "brief": v_brief,
@@ -594,7 +601,7 @@ def render_example(res: Results, name: str) -> str:
     lines = VIEWS[view or "full"](lines)
     while lines and not lines[-1]:
         lines.pop()
-    if view in ("json", "arms", "verdict", "usage"):
+    if view in ("json", "arms", "verdict", "usage", "importances"):
         command = e["command"] + "   # excerpt"
     else:
         command = e["command"] + (f"   # {e['note']}" if e.get("note") else "")
