@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstmbench.engines import make_engine
+from lstmbench.engines import make_population
 from lstmbench.feeding import eval_set, train_batches
 from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
 from lstmbench.task import make_task
@@ -13,14 +13,29 @@ from lstmbench.task import make_task
 TASK = TaskSpec(n_sequences=40, seq_len=8)
 
 
+class _OneModel:
+    """A population of one seen as one model: the compiled engine trains populations only, and
+    the Keras reference of one member is ``make_engine``'s model behind the same interface."""
+
+    def __init__(self, population):
+        self.population = population
+        self.n_params = population.n_params
+
+    def train_epoch(self, batches):
+        return float(self.population.train_epoch(batches.with_member_axis())[0])
+
+    def predict(self, ev):
+        return self.population.predict(ev)[0]
+
+
 def _setup(model: ModelConfig, engine: str, seed: int = 0, ev=None):
     spec = TrialSpec(model=model, task=TASK, train=TrainSpec(engine=engine), seed=seed)
     data = make_task(TASK, seed)
     batches = train_batches(data.x_train, data.y_train, model, seed=seed, epoch=1, shuffle=True)
     ev = eval_set(data.x_val, data.y_val, model) if ev is None else ev
-    eng = make_engine(spec, batches, ev)
-    eng.warm_up(batches, ev)
-    return eng, batches, ev
+    population = make_population(spec, batches.with_member_axis(), ev)
+    population.warm_up(batches.with_member_axis(), ev)
+    return _OneModel(population), batches, ev
 
 
 @pytest.mark.parametrize(

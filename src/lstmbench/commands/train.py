@@ -11,6 +11,7 @@ from lstmbench.commands import add_storage_flag
 from lstmbench.spec import (
     ENGINES,
     MEMBER_SEED_STRIDE,
+    PROGRAMS,
     XLA,
     ModelConfig,
     TaskSpec,
@@ -60,6 +61,10 @@ def register(sub: Any) -> None:
     p.add_argument("--xla", choices=XLA, default=None,
                    help="XLA for the compiled engine: auto (default: on; Keras' own default for "
                         "the keras engine), on, off; a replay uses the stored choice")
+    p.add_argument("--programs", choices=PROGRAMS, default=None,
+                   help="compiled engine: exact (default: a program of this configuration's own "
+                        "shapes, fastest for one run), shared (the padded program a sweep shares "
+                        "between configurations); a replay uses the stored choice")
     p.add_argument("--all-epochs", dest="stop", action="store_false",
                    help="keep training after convergence")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
@@ -94,7 +99,10 @@ def spec_from_args(args: argparse.Namespace) -> TrialSpec:
                       val_fraction=args.val_fraction, noise=args.noise),
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
                         learning_rate=args.lr, stop_at_convergence=args.stop,
-                        xla=args.xla or "auto", replicates=args.replicates),
+                        xla=args.xla or "auto", replicates=args.replicates,
+                        # One run gains nothing from a program shared with other configurations:
+                        # its own shapes train several times faster and compile sooner.
+                        programs=args.programs or "exact"),
         seed=args.seed,
     )
 
@@ -108,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         if args.xla is not None:
             raise UserError(f"--xla {args.xla} is for a new run: a replay runs the XLA choice "
                             "stored with the trial")
+        if args.programs is not None:
+            raise UserError(f"--programs {args.programs} is for a new run: a replay runs the "
+                            "programs stored with the trial")
         return _replay(study=args.study, trial=args.trial, member=args.member,
                        storage=args.storage, as_json=args.json)
     if args.member is not None:

@@ -70,7 +70,7 @@ def make_population(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Popu
 
         return CompiledPopulation(
             units=spec.model.units, learning_rate=spec.train.learning_rate,
-            seeds=spec.member_seeds, batch_shape=batches.xs.shape, eval_shape=evalset.xv.shape,
+            seeds=spec.member_seeds, batch_shape=batches.xs.shape,
             jit=spec.train.xla != "off", exact_shape=spec.train.programs == "exact",
         )
     return SeparateMembers([

@@ -165,7 +165,8 @@ _predicted: set[tuple[Any, ...]] = set()  # (predictor, validation samples) comp
 
 
 class CompiledPopulation:
-    """K members of one configuration in one compiled program (see the module docstring).
+    """K members of one configuration in one compiled program (see the module docstring); a
+    single model is the population of one.
 
     ``batch_shape`` is ``(n_batches, n_chunks, K, B, T, F)``; ``seeds`` gives each member's
     initial weights. Trains on ``feeding.population_batches``; losses ``(K,)``, probabilities
@@ -175,8 +176,8 @@ class CompiledPopulation:
     name = "compiled"
 
     def __init__(self, *, units: int, learning_rate: float, seeds: Sequence[int],
-                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit: bool = True, exact_shape: bool = False) -> None:
+                 batch_shape: tuple[int, ...], jit: bool = True,
+                 exact_shape: bool = False) -> None:
         if batch_shape[2] != len(seeds):
             raise ValueError(f"batches for {batch_shape[2]} members, seeds for {len(seeds)}")
         self.jit = jit
@@ -217,29 +218,3 @@ class CompiledPopulation:
     def predict(self, evalset: EvalSet) -> np.ndarray:
         return self._program.probabilities(evalset)
 
-
-class CompiledEngine:
-    """One model: the population of one, with the single-model ``Engine`` interface."""
-
-    name = "compiled"
-
-    def __init__(self, *, units: int, learning_rate: float, seed: int,
-                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit: bool = True, exact_shape: bool = False) -> None:
-        n_batches, n_chunks, *sample = batch_shape
-        self._population = CompiledPopulation(
-            units=units, learning_rate=learning_rate, seeds=[seed],
-            batch_shape=(n_batches, n_chunks, 1, *sample), eval_shape=eval_shape, jit=jit,
-            exact_shape=exact_shape,
-        )
-        self.jit, self.n_params = jit, self._population.n_params
-        self.reused = self._population.reused
-
-    def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
-        self._population.warm_up(batches.with_member_axis(), evalset)
-
-    def train_epoch(self, batches: Batches) -> float:
-        return float(self._population.train_epoch(batches.with_member_axis())[0])
-
-    def predict(self, evalset: EvalSet) -> np.ndarray:
-        return self._population.predict(evalset)[0]
