@@ -3,9 +3,8 @@ and the same machinery must find one where there is one (else the first check sa
 
 from __future__ import annotations
 
-import tomllib
-
 import pytest
+import tomllib
 
 from lstmbench.report import load_summary
 from lstmbench.spec import find_spec
