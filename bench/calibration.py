@@ -22,6 +22,7 @@ the report's own ``summarize``. Measured:
   against the configuration's true value.
 
 Usage: python bench/calibration.py [--studies 1000] [--json bench/results/calibration.json]
+                                  [--docs docs/statistics.md] [--from-json FILE]
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ def tts_bias(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
 
 def calibrate(n_studies: int, n_power: int, seed: int = 0) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     out: dict[str, Any] = {"n_studies": n_studies, "design": DESIGN}
     out.update(false_alarms(n_studies, rng))
     out["coverage"] = coverage(n_studies, rng)
@@ -274,7 +275,63 @@ def calibrate(n_studies: int, n_power: int, seed: int = 0) -> dict[str, Any]:
     out["power"] = power(n_power, rng)
     out["time_to_solution_bias"] = tts_bias(20_000, rng)
     out["seconds"] = round(time.perf_counter() - started, 1)
+    out["cpu_seconds"] = round(time.process_time() - cpu, 1)
     return out
+
+
+BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The calibration's numbers as the Markdown docs/statistics.md carries between its markers."""
+    se = result["false_alarm_rate_se"]
+    load = result.get("load_before", [float("nan")])[0]
+    lines = [
+        f"Measured by `bench/calibration.py` ({result['n_studies']:,} simulated studies per "
+        f"line; {result.get('cpu_seconds', '?')} s of CPU, {result.get('seconds', '?')} s wall "
+        f"at load {load:.1f}; "
+        "bench/results/calibration.json).",
+        "",
+        f"- False alarms, A-vs-A studies of the default design: "
+        f"**{100 * result['false_alarm_rate']:.1f} %** ± {100 * se:.1f} (Monte-Carlo standard "
+        f"error); any test of the sequence: {100 * result['family_false_alarm_rate']:.1f} %.",
+        "",
+        "| scenario | interval | coverage |",
+        "|---|---|--:|",
+    ]
+    for scenario, cover in result["coverage"].items():
+        for name, share in cover.items():
+            lines.append(f"| {scenario} | {name} | {100 * share:.1f} % |")
+    sizes = sorted({r["blind_per_arm"] for r in result["power"]})
+    lines += ["", "Power of the primary test at 5 % (" + f"{result['power_studies']:,}"
+              + " simulated studies a cell; blind configurations per arm across):", "",
+              "| P(converge) | " + " | ".join(str(n) for n in sizes) + " |",
+              "|---|" + "--:|" * len(sizes)]
+    pairs = list(dict.fromkeys((r["p_a"], r["p_b"]) for r in result["power"]))
+    for a, b in pairs:
+        cells = {r["blind_per_arm"]: r["power"] for r in result["power"]
+                 if (r["p_a"], r["p_b"]) == (a, b)}
+        lines.append(f"| {a:g} vs {b:g} | " + " | ".join(f"{100 * cells[n]:.0f} %" for n in sizes)
+                     + " |")
+    ks = sorted({r["members"] for r in result["time_to_solution_bias"]})
+    lines += ["", "Per-trial time to solution against the truth (mean relative error where a "
+              "seed converged; never: trials where none did), K seeds across:", "",
+              "| P(seed converges) | " + " | ".join(f"K = {k}" for k in ks) + " |",
+              "|---|" + "--:|" * len(ks)]
+    for p in dict.fromkeys(r["p"] for r in result["time_to_solution_bias"]):
+        cells = {r["members"]: r for r in result["time_to_solution_bias"] if r["p"] == p}
+        lines.append(f"| {p:g} | " + " | ".join(
+            f"{100 * cells[k]['mean_relative_error']:+.0f} % (never {100 * cells[k]['never_share']:.0f} %)"
+            for k in ks) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(result: dict[str, Any], path: Path) -> None:
+    """Replace the text between the calibration markers of ``path`` with :func:`markdown`."""
+    text = path.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{BEGIN}\n{markdown(result)}{END}{tail}")
 
 
 def main() -> None:
@@ -282,7 +339,12 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--power-studies", type=int, default=1000)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--docs", type=Path, help="rewrite its calibration block (docs/statistics.md)")
+    parser.add_argument("--from-json", type=Path, help="no simulation: the numbers of this file")
     args = parser.parse_args()
+    if args.from_json:
+        write_docs(json.loads(args.from_json.read_text()), args.docs)
+        return
     load = os.getloadavg()
     result = calibrate(args.studies, args.power_studies)
     result["load_before"] = load
@@ -296,7 +358,8 @@ def main() -> None:
     print_table("power of the primary test", ["P(converge) a", "b", "blind per arm", "power"],
                 [[str(r["p_a"]), str(r["p_b"]), str(r["blind_per_arm"]), f"{r['power']:.3f}"]
                  for r in result["power"]])
-    print(f"{result['seconds']} s; load {load[0]:.1f} -> {result['load_after'][0]:.1f}")
+    print(f"{result['seconds']} s wall, {result['cpu_seconds']} s CPU; load {load[0]:.1f} -> "
+          f"{result['load_after'][0]:.1f}")
     if args.json:
         try:
             from _common import machine
@@ -306,6 +369,8 @@ def main() -> None:
             result["machine"] = {"error": str(exc)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")
+    if args.docs:
+        write_docs(result, args.docs)
 
 
 if __name__ == "__main__":

@@ -70,5 +70,8 @@ def test_the_same_study_with_a_blind_arm_b_finds_the_difference(tmp_path):
     a, b = summary.arms
     assert b.converged == 0 and a.converged > 0
     assert summary.tests[0].p_adjusted < 0.05, summary.tests
-    assert summary.difference.low > 0  # the interval agrees with the test
+    # The interval of the difference still reaches below 0: six blind configurations of B that
+    # never converged cannot rule out a corner of B's space they all missed (the test asks
+    # another question: whether the two arms' configurations come from one distribution).
+    assert summary.difference.value > 0 and summary.arms[1].converged_share.high > 0.4
     assert "In short: over this study's space the A arm converges more reliably." in summary.verdict
