@@ -200,7 +200,7 @@ Over this study's space, a stateful configuration drawn at random and trained fr
 | P(converge) | 75 % [9–100 %], n=2 | 17 % [0–79 %], n=3 |
 | epochs to converge | 2, n=5 | 3, n=1 |
 | time to solution, pooled | 6.67 ms [0–∞], n=2 | 33 ms [0–∞], n=3 |
-| time to solution, median | 7.5 ms (never 0/3) | never (never 2/3) |
+| time to solution, median | 7.5 ms (0/3 never) | never (2/3 never) |
 | time to converge + compile | 1.5 s, n=3 | 2.5 s, n=1 |
 | epoch time | 5 ms, n=3 | 3 ms, n=3 |
 | best trial | #1 stateful T=4 B=5 U=4: 2/2 seeds, epoch 1, 2 ms | #5 stateless W=4 B=10 U=4: 1/2 seeds, epoch 3, 18 ms |
@@ -342,7 +342,7 @@ Arms ─────────────────────────
 │ P(converge)                │              75 % [9–100 %], n=2 │               17 % [0–79 %], n=3 │
 │ epochs to converge         │                           2, n=5 │                           3, n=1 │
 │ time to solution, pooled   │               6.67 ms [0–∞], n=2 │                 33 ms [0–∞], n=3 │
-│ time to solution, median   │               7.5 ms (never 0/3) │                never (never 2/3) │
+│ time to solution, median   │               7.5 ms (0/3 never) │                never (2/3 never) │
 │ time to converge + compile │                       1.5 s, n=3 │                       2.5 s, n=1 │
 │ epoch time                 │                        5 ms, n=3 │                        3 ms, n=3 │
 │ best trial                 │     #1 stateful T=4 B=5 U=4: 2/2 │   #5 stateless W=4 B=10 U=4: 1/2 │
@@ -508,7 +508,7 @@ HTML_BODY = """\
 <tr><td class="l">P(converge)</td><td>100 % [5–100 %], n=1</td><td>—</td></tr>
 <tr><td class="l">epochs to converge</td><td>1, n=1</td><td>—</td></tr>
 <tr><td class="l">time to solution, pooled</td><td>10 ms, n=1</td><td>—</td></tr>
-<tr><td class="l">time to solution, median</td><td>10 ms (never 0/1)</td><td>—</td></tr>
+<tr><td class="l">time to solution, median</td><td>10 ms (0/1 never)</td><td>—</td></tr>
 <tr><td class="l">time to converge + compile</td><td>—</td><td>—</td></tr>
 <tr><td class="l">epoch time</td><td>10 ms, n=1</td><td>—</td></tr>
 <tr><td class="l">best trial</td><td>#0 stateful T=2 B=5 U=4: 1/1 seeds, epoch 1, 10 ms</td><td>—</td></tr>
@@ -517,9 +517,9 @@ HTML_BODY = """\
 <table>
 <caption>Stateful vs stateless</caption>
 <tr><th class="l">measure</th><th>p</th><th>p (in sequence)</th><th>n (stateful, stateless)</th><th>smallest p</th><th>effect</th></tr>
-<tr><td class="l">converged share per configuration</td><td>—</td><td>—</td><td>0, 0</td><td>—</td><td>needs a configuration in each arm</td></tr>
-<tr><td class="l">time to solution per configuration</td><td>—</td><td>—</td><td>0, 0</td><td>—</td><td>needs a configuration in each arm</td></tr>
-<tr><td class="l">epoch time per configuration</td><td>—</td><td>—</td><td>0, 0</td><td>—</td><td>no batch size in both arms&#x27; configurations: not compared</td></tr>
+<tr><td class="l">converged share per configuration</td><td>—</td><td>—</td><td>1, 0</td><td>—</td><td>needs a configuration in each arm</td></tr>
+<tr><td class="l">time to solution per configuration</td><td>—</td><td>—</td><td>1, 0</td><td>—</td><td>needs a configuration in each arm</td></tr>
+<tr><td class="l">epoch time per configuration</td><td>—</td><td>—</td><td>1, 0</td><td>—</td><td>needs a configuration in each arm</td></tr>
 </table>
 <p class="note">Two-sided tests (exact rank test: a permutation test of ranks, exact and conditional on ties). Each assumes that each configuration drawn before any result was seen is one independent draw of its arm, and its value is that of its trial (the share of its seeds that converged, its time to solution, its epoch time); adaptively chosen configurations are left out. p (in sequence): the tests are read in this order, each at 0.05 only where every earlier one is below it (the largest p so far); the verdict reads the first, converged share per configuration. Smallest p: the least p these numbers of configurations can give.</p>
 <h2>Configurations</h2>
@@ -828,3 +828,19 @@ def test_study_where_stateless_cannot_converge_reports_honest_intervals(tmp_path
     assert "Median per trial: never (stateful; never in 6 of 6 trials)" in words or \
         "(stateless; never in 6 of 6 trials)" in words
     assert zero_width(text) == [], zero_width(text)
+
+
+def test_epoch_times_are_compared_at_equal_batch_sizes_only():
+    """The arms' batch-size menus differ: only the batch size both drew (30) is compared, within
+    it, and the others are named."""
+    rows = [row(0, "stateful", timesteps=2, batch=30, epoch_ms=9.0),
+            row(1, "stateful", timesteps=2, batch=30, epoch_ms=8.0),
+            row(2, "stateful", timesteps=2, batch=5, epoch_ms=50.0),
+            row(3, "stateless", window=2, batch=30, epoch_ms=3.0),
+            row(4, "stateless", window=2, batch=30, epoch_ms=2.0),
+            row(5, "stateless", window=2, batch=90, epoch_ms=1.0)]
+    epoch = summarize(rows, study="x", spec=SPEC).tests[2]
+    assert epoch.measure == "epoch time per configuration at equal batch size (30)"
+    assert (epoch.n_a, epoch.n_b) == (2, 2) and epoch.effect.endswith("; batch sizes 5, 90 left out")
+    assert epoch.p_value == pytest.approx(2 / 6)  # 2 of 2 above 2 of 2: 2 of C(4, 2) splits
+    assert epoch.effect.startswith("P(first < second) = 0.00")

@@ -221,3 +221,21 @@ def test_power_grows_with_blind_configurations(calibration):
     rows = calibration.power(150, np.random.default_rng(13), sizes=(5, 20), pairs=((0.9, 0.5),))
     five, twenty = (r["power"] for r in rows)
     assert five < twenty and twenty > 0.7, rows
+
+
+def test_docs_carry_the_committed_calibration(calibration):
+    """docs/statistics.md's numbers are the ones bench/results/calibration.json holds, and they
+    keep the promises: false alarms at most 5 % (within Monte-Carlo error), every interval's
+    coverage at least 0.93, the default design's power stated."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    result = json.loads((root / "bench" / "results" / "calibration.json").read_text())
+    docs = (root / "docs" / "statistics.md").read_text()
+    block = docs.split(calibration.BEGIN, 1)[1].split(calibration.END, 1)[0]
+    assert block == "\n" + calibration.markdown(result)
+    assert result["n_studies"] >= 1000 and result["design"]["blind_per_arm"] >= 20
+    assert result["false_alarm_rate"] <= 0.05 + 2 * result["false_alarm_rate_se"]
+    assert all(share >= 0.93 for cover in result["coverage"].values() for share in cover.values())
+    default = {(r["p_a"], r["p_b"]) for r in result["power"] if r["blind_per_arm"] == 20}
+    assert {(0.9, 0.5), (0.8, 0.5)} <= default

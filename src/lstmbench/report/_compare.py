@@ -53,18 +53,21 @@ def _epoch_test(ra: list[dict[str, Any]], rb: list[dict[str, Any]]) -> TestResul
     epoch of more, smaller batches is slower whatever the arm), stratified by batch size."""
     timed_a = [r for r in ra if r.get("epoch_ms") is not None and r.get("batch_size") is not None]
     timed_b = [r for r in rb if r.get("epoch_ms") is not None and r.get("batch_size") is not None]
+    if not (timed_a and timed_b):
+        return TestResult("exact rank test", EPOCH, None, len(timed_a), len(timed_b),
+                          "needs a configuration in each arm")
     shared = sorted({r["batch_size"] for r in timed_a} & {r["batch_size"] for r in timed_b})
-    left = sorted({r["batch_size"] for r in timed_a + timed_b} - set(shared))
-    measure = EPOCH + (f" at equal batch size ({', '.join(map(str, shared))})" if shared else "")
+    if not shared:
+        return TestResult("exact rank test", EPOCH, None, 0, 0,
+                          "no batch size in both arms' configurations: not compared")
+    measure = f"{EPOCH} at equal batch size ({', '.join(map(str, shared))})"
     xa = [r for r in timed_a if r["batch_size"] in shared]
     xb = [r for r in timed_b if r["batch_size"] in shared]
     test = rank_test([float(r["epoch_ms"]) for r in xa], [float(r["epoch_ms"]) for r in xb],
                      measure, [r["batch_size"] for r in xa], [r["batch_size"] for r in xb])
-    if not shared and (timed_a or timed_b):
-        return TestResult(test.name, measure, None, 0, 0,
-                          "no batch size in both arms' configurations: not compared")
-    if left:
-        effect = f"{test.effect}; batch sizes {', '.join(map(str, left))} left out"
-        return TestResult(test.name, measure, test.p_value, test.n_a, test.n_b, effect,
-                          min_attainable_p=test.min_attainable_p, method=test.method)
-    return test
+    left = sorted({r["batch_size"] for r in timed_a + timed_b} - set(shared))
+    if not left:
+        return test
+    return TestResult(test.name, measure, test.p_value, test.n_a, test.n_b,
+                      f"{test.effect}; batch sizes {', '.join(map(str, left))} left out",
+                      min_attainable_p=test.min_attainable_p, method=test.method)

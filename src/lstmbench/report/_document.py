@@ -143,12 +143,12 @@ def _ms(e: Estimate) -> Estimate:
 
 
 def _median_solution(a: ArmSummary) -> str:
-    """``6.5 ms (never 2/25)``: the median per trial, "never" counted as the longest time."""
+    """``6.5 ms (2/25 never)``: the median per trial, "never" counted as the longest time."""
     e = a.time_to_solution_s
     if e.value is None:
         return f.DASH
     value = "never" if e.value == float("inf") else f.num(e.value * 1e3, "ms")
-    return f"{value} (never {a.never}/{e.n})"
+    return f"{value} ({a.never}/{e.n} never)"
 
 
 def _pooled_solution(a: ArmSummary) -> str:

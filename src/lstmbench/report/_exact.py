@@ -65,7 +65,7 @@ def rank_test(a: Sequence[float], b: Sequence[float], measure: str,
     pairs = [(x, y) for x, y in groups.values() if x and y]
     n_a, n_b = sum(len(x) for x, _ in pairs), sum(len(y) for _, y in pairs)
     if not pairs:
-        return TestResult(name, measure, None, n_a, n_b, "needs a configuration in each arm")
+        return TestResult(name, measure, None, len(a), len(b), "needs a configuration in each arm")
     p, error = permutation_p(pairs)
     below = sum(_below(x, y) for x, y in pairs) / sum(len(x) * len(y) for x, y in pairs)
     method = "exact" if error is None else (
