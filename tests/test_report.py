@@ -189,7 +189,7 @@ hand-built. Storage sqlite:///fixed.db: 9 trials: 7 complete, 1 pruned, 1 failed
 
 ## Verdict
 
-Over this study's space, a stateful configuration drawn at random and trained from a random seed converges with an estimated probability of 75 % (95 % CI 9–100 %, 2 configurations), a stateless one with 17 % (95 % CI 0–79 %, 3 configurations); each n counts configurations drawn before any result was seen. The difference is an estimated 58 points (95 % CI −32 to 88). Too few blind configurations to tell (the smallest p this design can reach is 0.2; exact rank test over those configurations, p = 0.3). Over every trial of the search, 5 of 6 stateful seeds and 1 of 6 stateless seeds converged. None of the 4 stateless seeds with a window shorter than the sequence converged: only the window that starts at step 0 sees the first bit, so their accuracy is capped by the analytic ceiling. With the window as long as the sequence, 1 of 2 stateless seeds converged. Stateless P(converge) by region, estimated over its blind configurations: 0 % (95 % CI 0–80 %, 2 configurations) where the window is shorter than the task's lag and 50 % (95 % CI 0–100 %, 1 configuration) where the window covers the task's lag. Time to solution (training time to one converged model, failed seeds restarted), pooled over the seeds of the blind configurations: 6.67 ms (stateful, 95 % CI from 0 ms, unbounded above) and 33 ms (stateless, 95 % CI from 0 ms, unbounded above). Median per trial: 7.5 ms (stateful; never in 0 of 3 trials) and never (stateless; never in 2 of 3 trials). A stateful epoch took a median 5 ms, a stateless one 3 ms, each over its own menu of batch sizes. Fastest to a solution in the search: stateful T=4 B=5 U=4 (trial 1, 2 of 2 seeds converged, epoch 1, 2 ms of training per converged model); confirmed on 16 fresh seeds (trial 8): 4.4 ms, 15 of 16 seeds converged. In short: too few blind configurations to tell the arms apart on convergence.
+Over this study's space, a stateful configuration drawn at random and trained from a random seed converges with an estimated probability of 75 % (95 % CI 9–100 %, 2 configurations), a stateless one with 17 % (95 % CI 0–79 %, 3 configurations); each n counts configurations drawn before any result was seen. The difference is an estimated 58 points (95 % CI −32 to 88). Too few blind configurations to tell (the smallest p this design can reach is 0.2; exact rank test over those configurations, p = 0.3). Over every trial of the search, 5 of 6 stateful seeds and 1 of 6 stateless seeds converged. None of the 4 stateless seeds with a window shorter than the sequence converged: only the window that starts at step 0 sees the first bit, so their accuracy is capped by the analytic ceiling. With the window as long as the sequence, 1 of 2 stateless seeds converged. Stateless P(converge) by region, estimated over its blind configurations: 0 % (95 % CI 0–80 %, 2 configurations) where the window is shorter than the task's lag and 50 % (95 % CI 0–100 %, 1 configuration) where the window covers the task's lag. Time to solution (training time to one converged model, failed seeds restarted), pooled over the seeds of the blind configurations: 6.67 ms (stateful, 95 % CI unbounded) and 33 ms (stateless, 95 % CI unbounded). Median per trial: 7.5 ms (stateful; never in 0 of 3 trials) and never (stateless; never in 2 of 3 trials). A stateful epoch took a median 5 ms, a stateless one 3 ms, each over its own menu of batch sizes. Fastest to a solution in the search: stateful T=4 B=5 U=4 (trial 1, 2 of 2 seeds converged, epoch 1, 2 ms of training per converged model); confirmed on 16 fresh seeds (trial 8): 4.4 ms, 15 of 16 seeds converged. In short: too few blind configurations to tell the arms apart on convergence.
 
 ## Arms
 
@@ -325,13 +325,13 @@ the window as long as the sequence, 1 of 2 stateless seeds converged. Stateless 
 region, estimated over its blind configurations: 0 % (95 % CI 0–80 %, 2 configurations) where the
 window is shorter than the task's lag and 50 % (95 % CI 0–100 %, 1 configuration) where the window
 covers the task's lag. Time to solution (training time to one converged model, failed seeds
-restarted), pooled over the seeds of the blind configurations: 6.67 ms (stateful, 95 % CI from 0 ms,
-unbounded above) and 33 ms (stateless, 95 % CI from 0 ms, unbounded above). Median per trial: 7.5 ms
-(stateful; never in 0 of 3 trials) and never (stateless; never in 2 of 3 trials). A stateful epoch
-took a median 5 ms, a stateless one 3 ms, each over its own menu of batch sizes. Fastest to a
-solution in the search: stateful T=4 B=5 U=4 (trial 1, 2 of 2 seeds converged, epoch 1, 2 ms of
-training per converged model); confirmed on 16 fresh seeds (trial 8): 4.4 ms, 15 of 16 seeds
-converged. In short: too few blind configurations to tell the arms apart on convergence.
+restarted), pooled over the seeds of the blind configurations: 6.67 ms (stateful, 95 % CI unbounded)
+and 33 ms (stateless, 95 % CI unbounded). Median per trial: 7.5 ms (stateful; never in 0 of 3
+trials) and never (stateless; never in 2 of 3 trials). A stateful epoch took a median 5 ms, a
+stateless one 3 ms, each over its own menu of batch sizes. Fastest to a solution in the search:
+stateful T=4 B=5 U=4 (trial 1, 2 of 2 seeds converged, epoch 1, 2 ms of training per converged
+model); confirmed on 16 fresh seeds (trial 8): 4.4 ms, 15 of 16 seeds converged. In short: too few
+blind configurations to tell the arms apart on convergence.
 
 Arms ───────────────────────────────────────────────────────────────────────────────────────────────
 ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓

@@ -158,7 +158,7 @@ def _ms_interval(e: Estimate) -> str:
         return ""
     low = f.num(e.low * 1e3)
     if math.isinf(e.high):
-        return f", 95 % CI from {low} ms, unbounded above"
+        return ", 95 % CI unbounded" if e.low == 0 else f", 95 % CI from {low} ms, unbounded above"
     high = f.num(e.high * 1e3)
     return "" if low == high else f", 95 % CI {low}–{high} ms"
 
