@@ -321,9 +321,15 @@ def markdown(result: dict[str, Any]) -> str:
     for p in dict.fromkeys(r["p"] for r in result["time_to_solution_bias"]):
         cells = {r["members"]: r for r in result["time_to_solution_bias"] if r["p"] == p}
         lines.append(f"| {p:g} | " + " | ".join(
-            f"{100 * cells[k]['mean_relative_error']:+.0f} % (never {100 * cells[k]['never_share']:.0f} %)"
+            f"{_signed(cells[k]['mean_relative_error'])} % (never {100 * cells[k]['never_share']:.0f} %)"
             for k in ks) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _signed(x: float) -> str:
+    """``+24``, ``−26``; ``0`` for anything that rounds to nothing."""
+    text = f"{100 * x:+.0f}"
+    return "0" if text in ("+0", "-0") else text.replace("-", "−")
 
 
 def write_docs(result: dict[str, Any], path: Path) -> None:
