@@ -844,3 +844,14 @@ def test_epoch_times_are_compared_at_equal_batch_sizes_only():
     assert (epoch.n_a, epoch.n_b) == (2, 2) and epoch.effect.endswith("; batch sizes 5, 90 left out")
     assert epoch.p_value == pytest.approx(2 / 6)  # 2 of 2 above 2 of 2: 2 of C(4, 2) splits
     assert epoch.effect.startswith("P(first < second) = 0.00")
+
+
+def test_printed_intervals_never_have_zero_width():
+    from lstmbench.report import Estimate
+    from lstmbench.report import _format as f
+
+    assert f.pct_range(0.0, 0.004) == "0.0–0.4 %" and f.pct_range(0.0, 0.48) == "0–48 %"
+    assert f.points_range(0.001, 0.004) == "0.1 to 0.4" and f.points_range(-0.32, 0.88) == "−32 to 88"
+    assert f.points_range(-0.001, 0.0001) == "−0.1 to 0"
+    assert f.estimate(Estimate(2.0, 2.0, 2.0, 9)) == "2"  # tied values: no interval printed
+    assert f.estimate(Estimate(2.0, 1.0, 3.0, 9), "ms") == "2 ms [1–3]"

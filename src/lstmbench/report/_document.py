@@ -195,7 +195,7 @@ def _arms(s: Summary) -> Table:
     gap = s.difference
     difference = ("" if gap.low is None else
                   f" Difference in P(converge), {s.arms[0].arm} minus {s.arms[1].arm}: "
-                  f"{f.points(gap.value)} points [{f.points(gap.low)} to {f.points(gap.high)}] "
+                  f"{f.points(gap.value)} points [{f.points_range(gap.low, gap.high)}] "
                   "(Newcombe's interval from the two).")
     return Table("", ("", *(a.arm for a in s.arms)), tuple(rows),
                  note="Estimates over this study's space with 95 % CIs. P(converge): the chance "

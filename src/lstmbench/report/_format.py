@@ -30,6 +30,16 @@ def points(x: float) -> str:
     return "0" if text == "-0" else text.replace("-", "−")
 
 
+def points_range(low: float, high: float) -> str:
+    """Return ``−32 to 88`` (percentage points); with decimals where whole points would meet."""
+    for digits in (0, 1, 2, 3):
+        a, b = (f"{100 * v:.{digits}f}" for v in (low, high))
+        a, b = (("0" if float(x) == 0 else x).replace("-", "−") for x in (a, b))
+        if a != b:
+            break
+    return f"{a} to {b}"
+
+
 def pct_range(low: float, high: float) -> str:
     """Return ``40–95 %``; with a decimal or two where whole percents would make the ends meet
     (a zero-width interval is never printed)."""

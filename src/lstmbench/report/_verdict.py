@@ -69,7 +69,7 @@ def _probabilities(first: ArmSummary, second: ArmSummary, gap: Interval) -> str:
             "result was seen.")
     if gap.value is not None and gap.low is not None:
         text += (f" The difference is an estimated {f.points(gap.value)} points (95 % CI "
-                 f"{f.points(gap.low)} to {f.points(gap.high)}).")
+                 f"{f.points_range(gap.low, gap.high)}).")
     return text
 
 
@@ -191,7 +191,7 @@ def _answer(first: ArmSummary, second: ArmSummary, primary: TestResult, gap: Int
         return ["In short: too few blind configurations to tell the arms apart on convergence."]
     if primary.p_value >= ALPHA:
         spread = ("" if gap.low is None else f" (the difference's 95 % CI runs from "
-                  f"{f.points(gap.low)} to {f.points(gap.high)} points)")
+                  f"{f.points_range(gap.low, gap.high)} points)")
         return [f"In short: these trials do not separate the arms on convergence{spread}."]
     lead = first if (gap.value or 0.0) > 0 else second
     blind_short = next((r for r in regions if r.arm == "stateless" and not r.covers_lag), None)
