@@ -174,7 +174,12 @@ def test_smallest_attainable_p_and_the_fixed_sequence():
     assert min_attainable_p([(5, 5)]) == pytest.approx(2 / 252)
     assert min_attainable_p([(3, 3)]) == pytest.approx(0.1)  # above 5 %: cannot tell
     assert min_attainable_p([(1, 1)]) == 1.0
-    assert min_attainable_p([(2, 1), (1, 2)]) == pytest.approx(2 / 9)  # strata multiply
+    assert min_attainable_p([(1, 1), (2, 2)]) == pytest.approx(2 / 12)  # strata multiply
+    # Unequal arms: ties can make one split the only extreme one, and the test reaches it.
+    assert min_attainable_p([(6, 5)]) == pytest.approx(1 / 462)
+    assert rank_test([1.0] * 6, [0.0] * 5, "share").p_value == pytest.approx(1 / 462)
+    assert min_attainable_p([(3, 4)]) == pytest.approx(1 / 35)
+    assert min_attainable_p([(2, 1), (1, 1)]) == pytest.approx(1 / 6)
     assert rank_test([1.0, 0.0, 1.0], [0.0, 0.0, 1.0], "share").min_attainable_p == pytest.approx(0.1)
     assert fixed_sequence([0.01, 0.04, 0.03]) == [0.01, 0.04, 0.04]
     assert fixed_sequence([0.2, 0.01, None, 0.5]) == [0.2, 0.2, None, None]

@@ -45,7 +45,7 @@ class TestResult:
     effect: str  # e.g. "P(first < second) = 0.10"; or why there is no p-value
     assumes: str = ""  # what the test takes for granted, in one sentence
     p_adjusted: float | None = None  # fixed-sequence adjusted (None: no p-value or gate closed)
-    min_attainable_p: float | None = None  # the smallest p these sizes allow (no ties)
+    min_attainable_p: float | None = None  # the smallest p these sizes allow, whatever the values
     method: str = ""  # "exact" or "Monte-Carlo, 20,000 splits, ± 0.002 (standard error)"
 
 
@@ -76,10 +76,13 @@ def rank_test(a: Sequence[float], b: Sequence[float], measure: str,
 
 
 def min_attainable_p(sizes: Sequence[tuple[int, int]]) -> float:
-    """Return the smallest two-sided p a rank test of strata of ``sizes`` (n_a, n_b) can give:
-    two of the equally likely splits (the first arm all lowest, or all highest) over all."""
+    """Return the smallest two-sided p a rank test of strata of ``sizes`` (n_a, n_b) can give,
+    whatever the values: the most extreme split over all splits. Arms of equal size in every
+    stratum have two equally extreme splits (all lowest, all highest); otherwise ties can leave
+    one (six configurations at 1 against five at 0: 1 of C(11, 6))."""
     splits = math.prod(math.comb(x + y, x) for x, y in sizes)
-    return min(1.0, 2 / splits)
+    extremes = 2 if all(x == y for x, y in sizes) else 1
+    return min(1.0, extremes / splits)
 
 
 def fixed_sequence(p_values: Sequence[float | None]) -> list[float | None]:
