@@ -178,7 +178,8 @@ def _arms(s: Summary) -> Table:
         e = a.time_to_solution_s
         if e.value is None:
             return f.DASH
-        return f"{_median_solution(a)} {_interval_ms(e)}".rstrip()
+        value = "never" if e.value == float("inf") else f.num(e.value * 1e3, "ms")
+        return " ".join(filter(None, (value, _interval_ms(e), f"({a.never}/{e.n} never)")))
 
     rows = [
         ("completed trials", *(trials(a) for a in s.arms)),
