@@ -17,6 +17,7 @@ RESULT_COLUMNS = (
     "time_to_converge_s", "total_s", "n_params", "n_updates", "engine", "jit", "seed",
     "fail_reason", "replicates", "converged_share", "median_epoch", "member_epochs",
     "member_train_s", "time_to_solution_s", "chosen_blind", "val_accuracy", "train_ms", "versions",
+    "confirmation", "confirms",  # a chosen configuration re-run on fresh seeds, and which trial
 )
 
 
