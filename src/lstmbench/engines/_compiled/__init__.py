@@ -203,8 +203,9 @@ class CompiledPopulation:
     Populations of one program shape share its compiled functions and its variables, never
     their weights: the variables hold one population's weights and Adam state at a time, and
     a population about to train or predict first takes them over (``_Program.hold``), the
-    previous holder's state parked in it. A sweep's trials follow one another and never park;
-    two live populations used in turn pay one copy of their state per turn.
+    previous holder's state parked in it. A sweep's trials follow one another (the previous
+    trial's population is gone, nothing is copied); two live populations used in turn pay a
+    copy of their weights and Adam slots per turn.
     """
 
     name = "compiled"
