@@ -79,6 +79,14 @@ class ProgramShape:
         padded_units = units if units > UNIT_BUCKETS[-1] else bucket(units, UNIT_BUCKETS)
         return cls(K, bucket(B, BATCH_BUCKETS), steps, chunk_steps, padded_units, F, head)
 
+    def __repr__(self) -> str:
+        # XLA's persistent cache keys a program by names drawn from this text: a binary head
+        # leaves it as it was before heads existed, so the entries cached then still load.
+        sizes = (f"members={self.members}, batch={self.batch}, steps={self.steps}, "
+                 f"chunk_steps={self.chunk_steps}, units={self.units}, features={self.features}")
+        head = "" if self.head == BINARY else f", head={self.head!r}"
+        return f"ProgramShape({sizes}{head})"
+
 
 @dataclass(frozen=True)
 class Layout:
