@@ -24,6 +24,7 @@ from rich.console import Console
 
 from _sweeps import (
     LONG,
+    LONG_EPOCHS,
     TINY,
     Sweep,
     group_gone,
@@ -215,7 +216,7 @@ def start_two_workers(tmp_path: Path) -> tuple[Sweep, str]:
     once for long (the workers start their trials up to a few seconds apart).
     """
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    text = LONG.replace("epochs = 600", "epochs = 6000")
+    text = LONG.replace(f"epochs = {LONG_EPOCHS}", f"epochs = {10 * LONG_EPOCHS}")
     assert text != LONG
     spec = write_spec(tmp_path, text, "long")
     sweep = start_sweep(tmp_path / "run", "--trials", "4", "--jobs", "2", "--spec", str(spec),

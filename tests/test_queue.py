@@ -12,7 +12,7 @@ import optuna
 import pytest
 from rich.console import Console
 
-from _sweeps import LONG, TINY, trials, write_spec
+from _sweeps import LONG, LONG_EPOCHS, TINY, trials, write_spec
 from lstmbench.spec import load_study_spec
 from lstmbench.storage import QueueEdit, open_storage, quiet_optuna
 from lstmbench.study import run_sweep
@@ -99,7 +99,10 @@ def test_concurrent_workers_queue_each_planned_trial_once(tmp_path, storage_url)
 
 def test_timeout_stops_the_sweep_and_trials_0_finishes_its_plan(tmp_path):
     url = f"sqlite:///{tmp_path / 't.db'}"
-    spec = str(write_spec(tmp_path, LONG, "long"))  # 600 epochs a trial: seconds
+    # Trials that cannot converge (each runs its whole budget), 1,500 epochs: 4 of them take
+    # seconds on any machine, more than the 2 s timeout.
+    spec = str(write_spec(tmp_path, LONG.replace(f"epochs = {LONG_EPOCHS}", "epochs = 1500"),
+                          "long"))
     out = io.StringIO()
     first = run_sweep(trials=4, spec=spec, storage=url, jobs=1, timeout=2.0,
                       console=Console(file=out, width=200))
@@ -112,8 +115,7 @@ def test_timeout_stops_the_sweep_and_trials_0_finishes_its_plan(tmp_path):
     assert (second.exit_code, second.left) == (0, 0)
     every = trials(url, "long")
     complete = [t for t in every if t.state.name == "COMPLETE"]
-    assert len(complete) == 4 and Counter(t.params["arm"] for t in complete) == {"stateful": 2,
-                                                                                  "stateless": 2}
+    assert len(complete) == 4 and {t.params["arm"] for t in complete} == {"stateless"}
     assert sum("retry_of" not in t.user_attrs for t in every) == 4  # each planned trial once
     assert {t.state.name for t in every} <= {"COMPLETE", "FAIL"}
 

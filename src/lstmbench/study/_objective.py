@@ -32,7 +32,7 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
-from lstmbench.storage import TrialWriter, queued_params, stamped
+from lstmbench.storage import TrialHalted, TrialWriter, is_full, queued_params, stamped
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
@@ -132,6 +132,15 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
     from lstmbench.trial import run_trial
 
     def objective(trial: optuna.Trial) -> float:
+        try:
+            return _ended(trial)
+        except Exception as exc:
+            if is_full(exc):  # not a failure of the trial: the worker queues it again
+                raise TrialHalted(trial) from exc
+            raise
+
+    def _ended(trial: optuna.Trial) -> float:
+        """The trial, with what ends it early written down (and a stopped one queued again)."""
         writer = TrialWriter(trial)
         try:
             with trial_running():  # from here a Ctrl-C interrupts the trial, and is recorded
@@ -151,7 +160,8 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
         except optuna.TrialPruned:
             raise  # only with a pruner: every epoch is written already
         except Exception as exc:
-            writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
+            if not is_full(exc):  # a full storage would refuse the reason too
+                writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
             raise
 
     blind = _BlindLatch(spec)

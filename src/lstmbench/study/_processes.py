@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from lstmbench.errors import UserError
-from lstmbench.storage import DEFAULT_PATIENCE, LOST_EXIT, StorageLost
+from lstmbench.storage import DEFAULT_PATIENCE, FULL_EXIT, LOST_EXIT, StorageFull, StorageLost
 from lstmbench.study._signals import Terminated
 from lstmbench.study._worker import spawned_work
 
@@ -115,7 +115,7 @@ class Workers:
         finally:
             if old_term is not None:
                 signal.signal(signal.SIGTERM, old_term)
-        _check_exits(procs, self._patience)
+        _check_exits(procs, self._patience, *self._work[:2])
 
 
 def _stop(procs: list[Any], go: list[Any]) -> None:
@@ -131,7 +131,7 @@ def _stop(procs: list[Any], go: list[Any]) -> None:
             p.join()
 
 
-def _check_exits(procs: list[Any], patience: float) -> None:
+def _check_exits(procs: list[Any], patience: float, url: str, study: str) -> None:
     # Workers stopped by a signal this process did not see as one (it ignores SIGINT, or its
     # KeyboardInterrupt landed where Python cannot raise): the sweep was interrupted all the same.
     exits = {p.exitcode for p in procs}
@@ -139,6 +139,8 @@ def _check_exits(procs: list[Any], patience: float) -> None:
         raise Terminated
     if 130 in exits:
         raise KeyboardInterrupt
+    if FULL_EXIT in exits:
+        raise StorageFull(url, study=study)
     if LOST_EXIT in exits:
         raise StorageLost(patience, "the workers stopped waiting for it")
     failed = [p for p in procs if p.exitcode != 0]

@@ -24,6 +24,7 @@ from lstmbench.storage import (
     Patience,
     first_start_lock,
     mask,
+    named_if_full,
     open_storage,
     patience_seconds,
     quiet_optuna,
@@ -85,8 +86,9 @@ def run_sweep(
     work_args = (url, name, study_spec, heartbeat, deadline, patience)
     workers = _early_workers(trials, jobs, work_args)
     with _stopped_on_error(workers):  # none left behind by a bad storage, a foreign study, Ctrl-C
-        optuna_study = _open_study(url, name, study_spec, heartbeat)
-        sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials)
+        with named_if_full(url, name):
+            optuna_study = _open_study(url, name, study_spec, heartbeat)
+            sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials)
         total = queued + len(queue) + sum(earlier.values())
         jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
         if workers is not None and total:

@@ -20,14 +20,21 @@ from typing import TYPE_CHECKING, Any
 from lstmbench.spec import StudySpec
 from lstmbench.storage import (
     DEFAULT_PATIENCE,
+    FULL_EXIT,
     LOST_EXIT,
     Patience,
     QueueEmpty,
+    StorageFull,
     StorageLost,
+    TrialHalted,
+    full_detail,
+    is_full,
     is_outage,
     late_trials,
     mask,
+    named_if_full,
     open_storage,
+    put_back,
     queue_only,
     queued_params,
     quiet_optuna,
@@ -73,13 +80,14 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
     # Storage calls wait out an outage (silently: the sweep's progress says it, once).
     guard = Patience(patience, check=check_interrupted)
     ran = 0
-    while deadline is None or time.time() < deadline:
-        check_interrupted()
-        # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
-        if not guard.run(lambda: top_up(study)) and not guard.run(
-                lambda: wait_for_dead_workers(study, heartbeat, deadline)):
-            break
-        ran += _run_one(study, objective, guard)
+    with named_if_full(url, study_name):  # not waited for: one line, the trial queued again
+        while deadline is None or time.time() < deadline:
+            check_interrupted()
+            # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
+            if not guard.run(lambda: top_up(study)) and not guard.run(
+                    lambda: wait_for_dead_workers(study, heartbeat, deadline)):
+                break
+            ran += _run_one(study, objective, guard)
     check_interrupted()  # a signal during the last trial's bookkeeping still stops the sweep
     return ran
 
@@ -96,7 +104,14 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
         study.optimize(tracked, n_trials=1, catch=(Exception,), gc_after_trial=False)
     except QueueEmpty:
         return 0  # another worker took the last queued trial first: look again
+    except TrialHalted as halted:  # a full disk during the trial: it goes back to the queue
+        _put_back(halted.trial)
+        raise
     except Exception as exc:
+        if is_full(exc):  # while Optuna handed out or recorded the trial
+            if running:
+                _put_back(running[0])
+            raise
         if not is_outage(exc):
             raise
         # The storage went away under the trial: once it is back, the trial ends FAIL and
@@ -105,6 +120,19 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
             guard.run(lambda: _queue_again(study, running[0]))
         return 0
     return 1
+
+
+def _put_back(trial: Any) -> None:
+    """Queue a trial that a full storage stopped again, as it was (see ``put_back``)."""
+    try:
+        put_back(trial)
+    except Exception as exc:
+        if not is_full(exc):
+            raise
+        # Not even that fits: it stays RUNNING, and a later sweep retries it once its
+        # heartbeat is stale (as a dead worker's). Said here: the sweep's line says otherwise.
+        print(f"lstmbench worker: trial {trial.number} could not be queued again ({full_detail(exc)}); "
+              "the next sweep retries it", file=sys.stderr)
 
 
 def _queue_again(study: Any, trial: Any) -> None:
@@ -171,6 +199,8 @@ def _exit_code(start: Connection, args: tuple[Any, ...], kwargs: dict[str, Any])
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except StorageLost:
         return LOST_EXIT  # the sweep says it, once for every worker
+    except StorageFull:
+        return FULL_EXIT  # the sweep says it, once for every worker
     except Terminated:
         return 143
     except KeyboardInterrupt:
