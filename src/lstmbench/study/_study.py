@@ -11,6 +11,7 @@ from lstmbench.spec import StudySpec
 from lstmbench.storage import SPEC, SPEC_HASH, VERSION
 
 SWEEP = "sweep"  # user attribute of every queued trial: which sweep asked for it
+OBJECTIVE_NAME = "log10 time to solution (s)"  # the objective as the dashboard names it
 
 
 def make_sampler(spec: StudySpec) -> Any:
@@ -66,6 +67,8 @@ def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:
             f"with its original spec, or start a new study with --study NEW_NAME",
             exit_code=1,
         )
+    if study.metric_names != [OBJECTIVE_NAME]:  # new, or made before the name was given
+        study.set_metric_names([OBJECTIVE_NAME])
     return study
 
 
