@@ -242,18 +242,22 @@ def _database_error(url: str, exc: Exception) -> str:
     return f"{mask(url)}: cannot connect or read ({mask(detail)})"
 
 
-class _quiet_optuna_warnings:
-    """Silence Optuna's 'experimental argument' warning for heartbeat_interval."""
+@contextlib.contextmanager
+def _quiet_optuna_warnings() -> Iterator[None]:
+    """Silence Optuna's "experimental" warnings for the heartbeat lstmbench relies on (the
+    ``heartbeat_interval`` argument, the stale-trial retry callback), and nothing else."""
+    import warnings
 
-    def __enter__(self) -> None:
-        import warnings
+    from optuna.exceptions import ExperimentalWarning
 
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", EXPERIMENTAL_HEARTBEAT, ExperimentalWarning)
+        yield
 
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+
+# The beginnings of the two warnings' messages (Optuna 4 and 5).
+EXPERIMENTAL_HEARTBEAT = (r"(Argument ``heartbeat_interval`` is an|RetryHeartbeatStaleTrialCallback is) "
+                          r"experimental")
 
 
 def _immediate_transactions(engine: Any) -> None:
