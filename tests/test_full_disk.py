@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from _storages import fill, small_disk
+from _storages import fill, small_disk, start_postgres
 from _sweeps import LONG, TINY, mid_trial, run_cli, start_sweep, trials, wait_for, write_spec
 from lstmbench.storage import StorageFull, is_full, is_outage
 
@@ -98,3 +98,39 @@ def test_sqlite_full_is_told_apart_from_an_outage(tmp_path):
     assert message.startswith(f"the storage sqlite:///{tmp_path / 'capped.db'} is full "
                               f"(database or disk is full): {tmp_path} has ")
     assert "\n" not in message
+
+
+@pytest.mark.slow
+def test_a_full_postgresql_disk_ends_the_sweep_with_one_line(tmp_path):
+    """The server's data folder on a small filesystem: PostgreSQL's "could not extend file ...:
+    No space left on device", named with the server's data folder and its free bytes."""
+    spec = write_spec(tmp_path, LONG, "long")
+    with small_disk("96m") as disk:
+        server, stop = start_postgres(disk)
+        try:
+            url = server.create_database()
+            sweep = start_sweep(tmp_path / "run", "--trials", "3", "--jobs", "1", "--spec",
+                                str(spec), "--storage", url, "--heartbeat", "2")
+            try:
+                wait_for(lambda: mid_trial(url, "long", complete=1), "a completed trial and one "
+                         "mid-way", sweeps=(sweep,))
+                (running,) = [t.number for t in trials(url, "long") if t.state.name == "RUNNING"]
+                filler = fill(disk)
+                assert sweep.wait(120) == 1, sweep.output
+            finally:
+                if sweep.proc.poll() is None:
+                    sweep.proc.kill()
+            err = sweep.stderr
+            assert err.startswith(f"lstmbench: the storage {url} is full ("), err
+            assert "No space left on device" in err and f"{disk / 'data'} has " in err, err
+            assert err.count("\n") == 1 and "Traceback" not in sweep.output, sweep.output
+            states = {t.number: t.state.name for t in trials(url, "long")}
+            assert states[running] == "WAITING" and "FAIL" not in states.values(), states
+
+            os.remove(filler)
+            again = run_cli(tmp_path, "sweep", "--trials", "0", "--jobs", "1", "--spec", str(spec),
+                            "--storage", url, "--quiet", timeout=300)
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert [t.state.name for t in trials(url, "long")] == ["COMPLETE"] * 3
+        finally:
+            stop()

@@ -229,3 +229,27 @@ def test_the_objective_value_optuna_stores_is_the_one_the_objective_defines(tmp_
     seconds = sum(cannot.user_attrs["train_ms"]) / 1e3 + penalty * miss
     assert cannot.value == pytest.approx(math.log10(seconds), rel=1e-12)
     assert learns.value < 2 <= cannot.value  # converged: ranked before, below the penalty
+
+
+def test_a_study_whose_trials_scored_seconds_is_not_joined(tmp_path):
+    """A study of an earlier lstmbench (objective in seconds, not named) with trials: new log10
+    values cannot be ranked with them, so joining it is refused with a way out. Without
+    trials (a study being set up) the objective is just named."""
+    from lstmbench.errors import UserError
+    from lstmbench.storage import SPEC, SPEC_HASH
+
+    quiet_optuna()
+    spec = load_study_spec(str(write_spec(tmp_path, TINY, "old")))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    for name, seconds in (("empty", None), ("old", 0.05)):
+        study = optuna.create_study(study_name=name, storage=url)
+        study.set_user_attr(SPEC, spec.to_dict())
+        study.set_user_attr(SPEC_HASH, spec.hash())
+        if seconds is not None:
+            study.add_trial(optuna.trial.create_trial(value=seconds))
+    assert create_or_join(open_storage(url), "empty", spec).metric_names == [
+        "log10 time to solution (s)"]
+    with pytest.raises(UserError, match="'old' was made by an earlier lstmbench whose objective "
+                                        "was seconds") as info:
+        create_or_join(open_storage(url), "old", spec)
+    assert "--study NEW_NAME" in str(info.value) and info.value.exit_code == 1
