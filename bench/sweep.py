@@ -12,7 +12,7 @@ Runs the real command in a fresh temporary folder, once with --jobs 1 and once w
   (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does).
 
 Usage: python bench/sweep.py [--trials 50] [--jobs 1,0] [--repeat 1] [--replicates K]
-                            [--variants as-is,public-writes,late-workers]
+                            [--variants as-is,public-writes]
                             [--json bench/results/sweep.json]
 (``--jobs 0``: the command's default, one worker per core; ``--replicates K``: the default study
 with ``[train] replicates = K``, to choose the default; ``--variants``: simpler alternatives of
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--replicates", type=int, default=None,
                         help="run the default study with this many replicates")
     parser.add_argument("--variants", default=None,
-                        help="comma-separated: as-is, public-writes, late-workers")
+                        help="comma-separated: as-is, public-writes")
     parser.add_argument("--json", default=None, help="write the rows here")
     args = parser.parse_args()
     rows = []

@@ -5,11 +5,14 @@ stay, and once space is freed the same study finishes. On a real filesystem of a
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-from _storages import fill, small_disk, start_postgres
+from _storages import fill, give_to, small_disk, start_postgres, unprivileged
 from _sweeps import LONG, TINY, mid_trial, run_cli, start_sweep, trials, wait_for, write_spec
 from lstmbench.storage import StorageFull, is_full, is_outage
 
@@ -102,13 +105,23 @@ def test_sqlite_full_is_told_apart_from_an_outage(tmp_path):
 
 @pytest.mark.slow
 def test_a_full_postgresql_disk_ends_the_sweep_with_one_line(tmp_path):
-    """The server's data folder on a small filesystem: PostgreSQL's "could not extend file ...:
-    No space left on device", named with the server's data folder and its free bytes."""
+    """The database in a tablespace on a small filesystem (the server's own files elsewhere: a
+    server whose data folder fills up crashes at its next checkpoint, an outage): PostgreSQL's
+    "could not extend file ...: No space left on device" ends the sweep with one line."""
+    import psycopg
+
     spec = write_spec(tmp_path, LONG, "long")
-    with small_disk("96m") as disk:
-        server, stop = start_postgres(disk)
-        try:
-            url = server.create_database()
+    folder = Path(tempfile.mkdtemp(prefix="lstmbench-full-pg-"))  # the server's user can enter it
+    server, stop = start_postgres(folder)
+    try:
+        with small_disk("8m") as disk:
+            place = disk / "tablespace"
+            place.mkdir()
+            give_to(place, unprivileged())
+            with psycopg.connect(server.url(), autocommit=True) as conn:
+                conn.execute(f"CREATE TABLESPACE small LOCATION '{place}'")
+                conn.execute("CREATE DATABASE onsmall TABLESPACE small")
+            url = server.url("onsmall")
             sweep = start_sweep(tmp_path / "run", "--trials", "3", "--jobs", "1", "--spec",
                                 str(spec), "--storage", url, "--heartbeat", "2")
             try:
@@ -121,16 +134,20 @@ def test_a_full_postgresql_disk_ends_the_sweep_with_one_line(tmp_path):
                 if sweep.proc.poll() is None:
                     sweep.proc.kill()
             err = sweep.stderr
-            assert err.startswith(f"lstmbench: the storage {url} is full ("), err
-            assert "No space left on device" in err and f"{disk / 'data'} has " in err, err
+            assert err.startswith(f"lstmbench: the storage {url} is full (could not extend file "), err
+            assert "No space left on device" in err and f"{place} has " in err, err
             assert err.count("\n") == 1 and "Traceback" not in sweep.output, sweep.output
             states = {t.number: t.state.name for t in trials(url, "long")}
             assert states[running] == "WAITING" and "FAIL" not in states.values(), states
 
             os.remove(filler)
             again = run_cli(tmp_path, "sweep", "--trials", "0", "--jobs", "1", "--spec", str(spec),
-                            "--storage", url, "--quiet", timeout=300)
+                            "--storage", url, "--quiet", timeout=600)
             assert again.returncode == 0, again.stdout + again.stderr
             assert [t.state.name for t in trials(url, "long")] == ["COMPLETE"] * 3
-        finally:
-            stop()
+            with psycopg.connect(server.url(), autocommit=True) as conn:  # the tmpfs can go
+                conn.execute("DROP DATABASE onsmall")
+                conn.execute("DROP TABLESPACE small")
+    finally:
+        stop()
+        shutil.rmtree(folder, ignore_errors=True)

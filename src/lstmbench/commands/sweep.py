@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
     )
     if outcome.exit_code in (0, 1):  # not interrupted: conclude
-        # Imported only now: the workers start sooner (run_sweep spawns them first thing).
+        # Imported only now: `lstmbench sweep` starts sooner.
         from lstmbench.dashboard import save_verdict
         from lstmbench.report import render_verdict, sweep_summary
 

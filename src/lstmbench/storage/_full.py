@@ -82,8 +82,8 @@ def space(url: str) -> str:
     if path is not None:
         return _free(Path(os.path.abspath(path)).parent)
     folder = _server_folder(url)
-    if folder is not None and folder.exists():  # a server on this machine: its data folder
-        return _free(folder) + " (the server's data folder)"
+    if folder is not None and folder.exists():  # a server on this machine: its folder
+        return _free(folder) + " (the database's folder on the server)"
     return "the database server's disk" + (f" ({folder})" if folder else "")
 
 
@@ -105,17 +105,21 @@ def _size(n: float) -> str:
 
 
 def _server_folder(url: str) -> Path | None:
-    """The PostgreSQL server's data folder, when this user may read it (None otherwise)."""
+    """The folder of the PostgreSQL database's files: its tablespace's, else the server's data
+    folder (a superuser's setting; None when this user may not read it)."""
     import sqlalchemy
 
     try:
         engine = sqlalchemy.create_engine(driver_url(url), poolclass=sqlalchemy.pool.NullPool)
         try:
             with engine.connect() as conn:
-                return Path(conn.exec_driver_sql("SHOW data_directory").scalar())
+                place = conn.exec_driver_sql(
+                    "SELECT pg_tablespace_location(dattablespace) FROM pg_database "
+                    "WHERE datname = current_database()").scalar()
+                return Path(place or conn.exec_driver_sql("SHOW data_directory").scalar())
         finally:
             engine.dispose()
-    except Exception:  # not allowed (a superuser's setting), not PostgreSQL, unreachable
+    except Exception:  # not allowed, not PostgreSQL, unreachable
         return None
 
 
