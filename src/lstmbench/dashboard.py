@@ -94,14 +94,15 @@ def save_verdict(storage: str | None, study: str, verdict: str) -> None:
     import optuna
     from optuna_dashboard import save_note
 
-    from lstmbench.storage import open_storage
+    from lstmbench.storage import named_if_full, open_storage
 
     url = storage_url(storage)
     path = sqlite_path(url)
     if path is not None:  # the dashboard may be read far from the folder the sweep ran in
         url = f"sqlite:///{path.resolve()}"
     rdb = open_storage(url, heartbeat=None, must_exist=True)
-    save_note(optuna.load_study(study_name=study, storage=rdb), note(verdict, study, mask(url)))
+    with named_if_full(url, study):
+        save_note(optuna.load_study(study_name=study, storage=rdb), note(verdict, study, mask(url)))
 
 
 def note(verdict: str, study: str, url: str) -> str:

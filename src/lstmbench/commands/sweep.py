@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
         from lstmbench.report import render_verdict, sweep_summary
 
         summary = sweep_summary(args.storage, outcome.study)
+        if not args.quiet:
+            render_verdict(summary, console)
+            console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
+                          f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
+                          "`lstmbench report` for the full answer")
         text = Console(record=True, file=io.StringIO(), width=100)
         render_verdict(summary, text)
         save_verdict(args.storage, outcome.study, text.export_text())  # the dashboard's note
-    if not args.quiet and outcome.exit_code in (0, 1):
-        render_verdict(summary, console)
-        console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
-                      f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
-                      "`lstmbench report` for the full answer")
     return outcome.exit_code
