@@ -12,9 +12,12 @@ Runs the real command in a fresh temporary folder, once with --jobs 1 and once w
   (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does).
 
 Usage: python bench/sweep.py [--trials 50] [--jobs 1,0] [--repeat 1] [--replicates K]
+                            [--variants as-is,public-writes]
                             [--json bench/results/sweep.json]
 (``--jobs 0``: the command's default, one worker per core; ``--replicates K``: the default study
-with ``[train] replicates = K``, to choose the default.)
+with ``[train] replicates = K``, to choose the default; ``--variants``: simpler alternatives of
+the code, see ``bench/_variant/sitecustomize.py``, run in turn within each repeat so that they
+share the machine's load; a first unmeasured run warms XLA's cache.)
 """
 
 from __future__ import annotations
@@ -49,7 +52,11 @@ def _study_with(folder: str, replicates: int) -> str:
     return str(path)
 
 
-def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> dict:
+VARIANT_PATH = Path(__file__).parent / "_variant"
+
+
+def run_once(trials: int, jobs: int | None, replicates: int | None = None,
+             variant: str = "as-is") -> dict:
     import optuna
 
     quiet_optuna()
@@ -62,8 +69,13 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         load, cpu0 = os.getloadavg()[0], os.times()
         cache = xla_cache_dir()
         cached = len(list(cache.glob("*" + ENTRY_SUFFIX))) if cache is not None else 0
+        env = dict(os.environ)
+        if variant != "as-is":
+            env["LSTMBENCH_BENCH_VARIANT"] = variant
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(VARIANT_PATH),
+                                                            env.get("PYTHONPATH")) if p)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
         cpu1 = os.times()
         if proc.returncode != 0:
@@ -81,6 +93,8 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None) -> di
         total_s += a["total_s"]
     workers = len(busy)
     return {
+        "variant": variant,
+        "load_after": os.getloadavg()[0],
         "jobs": jobs or os.cpu_count(),
         "replicates": trials_[0].user_attrs.get("replicates", 1),
         "load_before": load,
@@ -126,10 +140,21 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each row (median wall)")
     parser.add_argument("--replicates", type=int, default=None,
                         help="run the default study with this many replicates")
+    parser.add_argument("--variants", default=None,
+                        help="comma-separated: as-is, public-writes")
     parser.add_argument("--json", default=None, help="write the rows here")
     args = parser.parse_args()
     rows = []
-    for jobs in (int(j) for j in args.jobs.split(",")):
+    if args.variants:
+        variants = args.variants.split(",")
+        for jobs in (int(j) for j in args.jobs.split(",")):
+            run_once(args.trials, jobs or None, args.replicates)  # XLA's cache warm for all
+            for _ in range(args.repeat):
+                for variant in variants:
+                    rows.append(run_once(args.trials, jobs or None, args.replicates, variant))
+                    print(variant, _line(rows[-1]), flush=True)
+        _compare(rows, variants)
+    for jobs in (int(j) for j in args.jobs.split(",")) if not args.variants else ():
         for _ in range(args.repeat):
             rows.append(run_once(args.trials, jobs or None, args.replicates))
             print(_line(rows[-1]), flush=True)
@@ -140,7 +165,24 @@ def main() -> None:
     print("(compile/train/eval/other are sums over trials, in seconds of one core)")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+        result = {"machine": machine(), "rows": rows}
+        if args.variants:
+            result["variants"] = _compare(rows, args.variants.split(","), quiet=True)
+        Path(args.json).write_text(json.dumps(result, indent=2))
+
+
+def _compare(rows: list[dict], variants: list[str], quiet: bool = False) -> dict:
+    """Each variant's median wall time, and its cost against ``as-is`` (the same repeats)."""
+    wall = {v: statistics.median(r["wall_s"] for r in rows if r["variant"] == v) for v in variants}
+    out = {v: {"median_wall_s": wall[v], "walls_s": [r["wall_s"] for r in rows if r["variant"] == v],
+               "loads": [r["load_before"] for r in rows if r["variant"] == v],
+               "vs_as_is": wall[v] / wall["as-is"] - 1 if "as-is" in wall else None}
+           for v in variants}
+    if not quiet:
+        for v, o in out.items():
+            cost = "" if o["vs_as_is"] is None else f" ({100 * o['vs_as_is']:+.1f} % against as-is)"
+            print(f"{v}: median wall {o['median_wall_s']:.2f} s{cost}, loads {o['loads']}")
+    return out
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ end). As root, the server runs as the system user ``lstmbench-pg`` (created if m
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import glob
 import os
 import pwd
@@ -150,3 +152,38 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'storage.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@contextlib.contextmanager
+def small_disk(size: str = "4m") -> Iterator[Path]:
+    """A real filesystem of ``size`` (a tmpfs mounted in a temp folder), unmounted afterwards.
+
+    Mounting needs root (CI runs as root); elsewhere the test is skipped, with the reason.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="lstmbench-small-disk-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=1777", "tmpfs",
+                              str(folder)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        folder.rmdir()
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a small tmpfs in CI: {mounted.stderr.strip()}")
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], capture_output=True)
+        folder.rmdir()
+
+
+def fill(folder: Path) -> Path:
+    """Fill the filesystem of ``folder`` to the last byte with a file; return the file."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as f:
+        for chunk in (1 << 16, 512, 1):  # big writes, then the last few bytes
+            try:
+                while True:
+                    f.write(b"\0" * chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+    return filler

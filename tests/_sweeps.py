@@ -35,21 +35,24 @@ units = [4]
 n_startup_trials = 2
 """
 
-# Trials long enough to be caught in the middle: no stop at convergence, 600 epochs (~3-4 ms
-# each on a 2-core machine, compile aside: 2 s). The storage has epoch 1 as soon as it ends,
-# then an epoch every 2 s (study/_objective.py), and ``mid_trial`` waits for epoch 1: a trial
-# is caught in the epochs after it. (Epochs were slower while each was its own commit.)
-LONG = """\
-description = "long trials, for tests that stop a sweep mid-trial"
+# Trials that cannot converge, for tests that need one mid-way: stateless windows of 1..3 steps
+# on sequences of 4 never see the first bit, so the validation accuracy stays at the ceiling
+# (at most 0.83 for any seed's 3 validation sequences: ``test_long_trials_cannot_converge``),
+# below the target, and a trial always runs its whole budget. The budget (~2.4 ms an epoch on a
+# lightly loaded 2-core machine: ~5 s) is a margin for how long the tests need a trial mid-way;
+# the trial never ends early however fast the machine. The storage has epoch 1 as soon as it ends,
+# then an epoch every 2 s (study/_objective.py), and ``mid_trial`` waits for epoch 1.
+LONG_EPOCHS = 2000
+LONG = f"""\
+description = "trials that cannot converge, for tests that stop a sweep mid-trial"
 [task]
 n_sequences = 24
 seq_len = 4
 [train]
-epochs = 600
-stop_at_convergence = false
+epochs = {LONG_EPOCHS}
 [space]
-timesteps = [2]
-stateful_batch_size = [5]
+arms = ["stateless"]
+window_high = 3
 stateless_batch_size = [10]
 units = [4]
 [sampler]
@@ -147,9 +150,13 @@ def mid_trial(url: str, study: str, *, running: int = 1, complete: int = 0, epoc
     return len(busy) >= running and len(done) >= complete
 
 
-def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 180,
+def wait_for(condition: Callable[[], bool], what: str, *, timeout: float = 900,
              sweeps: tuple[Sweep, ...] = ()) -> None:
-    """Poll ``condition`` until true; fail naming ``what`` (and the sweeps' output) on timeout."""
+    """Poll ``condition`` until true; fail naming ``what`` (and the sweeps' output) on timeout.
+
+    The timeout only bounds a test that is broken: a shared machine may run everything ten
+    times slower than an idle one (a LONG trial then takes minutes), and a wait that ends at
+    once when the condition holds costs nothing for being generous."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:

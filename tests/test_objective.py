@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -182,3 +183,73 @@ def test_with_a_pruner_every_epoch_is_reported_at_once_and_can_prune(script, tmp
     trial = only_trial(script, "PRUNED")
     assert trial.intermediate_values == pytest.approx({1: CURVE[1], 2: CURVE[2]})
     assert trial.user_attrs["pruned_at_epoch"] == 2
+
+
+# Two fixed configurations on first-bit (4 steps): stateful chunks of 2 that learn the bit in a
+# few epochs, and stateless windows of 1 that cannot see it (no seed converges).
+BOTH_KINDS = TINY.split("[space]")[0].replace("epochs = 3", "epochs = 40") + """
+[[variants]]
+name = "learns"
+stateful = true
+timesteps = 2
+batch_size = 5
+units = 4
+seeds = [0]
+
+[[variants]]
+name = "cannot"
+stateful = false
+window = 1
+batch_size = 10
+units = 4
+seeds = [0]
+"""
+
+
+def test_the_objective_value_optuna_stores_is_the_one_the_objective_defines(tmp_path):
+    """What Optuna keeps as each trial's value, recomputed from the trial's stored result: log10
+    of the time to solution; where no seed converged, log10 of all training seconds plus the
+    penalty scaled by the miss. And the converged trial ranks first."""
+    from lstmbench.study import run_sweep
+
+    url = f"sqlite:///{tmp_path / 'values.db'}"
+    spec = write_spec(tmp_path, BOTH_KINDS, "values")
+    outcome = run_sweep(trials=None, spec=str(spec), storage=url, jobs=1, quiet=True)
+    assert outcome.complete == 2, outcome
+    penalty, target = 100.0, 0.99  # the spec's defaults
+    by_variant = {t.user_attrs["variant"]: t for t in trials(url, "values")}
+    learns, cannot = by_variant["learns"], by_variant["cannot"]
+
+    assert learns.user_attrs["converged_share"] == 1.0, learns.user_attrs["best_val_accuracy"]
+    assert learns.value == pytest.approx(math.log10(learns.user_attrs["time_to_solution_s"]),
+                                         rel=1e-12)
+    assert cannot.user_attrs["time_to_solution_s"] is None
+    assert "median_epoch" not in cannot.user_attrs  # absent, not null: plottable on the dashboard
+    miss = 1 + target - cannot.user_attrs["best_val_accuracy"]
+    seconds = sum(cannot.user_attrs["train_ms"]) / 1e3 + penalty * miss
+    assert cannot.value == pytest.approx(math.log10(seconds), rel=1e-12)
+    assert learns.value < 2 <= cannot.value  # converged: ranked before, below the penalty
+
+
+def test_a_study_whose_trials_scored_seconds_is_not_joined(tmp_path):
+    """A study of an earlier lstmbench (objective in seconds, not named) with trials: new log10
+    values cannot be ranked with them, so joining it is refused with a way out. Without
+    trials (a study being set up) the objective is just named."""
+    from lstmbench.errors import UserError
+    from lstmbench.storage import SPEC, SPEC_HASH
+
+    quiet_optuna()
+    spec = load_study_spec(str(write_spec(tmp_path, TINY, "old")))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    for name, seconds in (("empty", None), ("old", 0.05)):
+        study = optuna.create_study(study_name=name, storage=url)
+        study.set_user_attr(SPEC, spec.to_dict())
+        study.set_user_attr(SPEC_HASH, spec.hash())
+        if seconds is not None:
+            study.add_trial(optuna.trial.create_trial(value=seconds))
+    assert create_or_join(open_storage(url), "empty", spec).metric_names == [
+        "log10 time to solution (s)"]
+    with pytest.raises(UserError, match="'old' was made by an earlier lstmbench whose objective "
+                                        "was seconds") as info:
+        create_or_join(open_storage(url), "old", spec)
+    assert "--study NEW_NAME" in str(info.value) and info.value.exit_code == 1

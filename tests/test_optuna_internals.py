@@ -261,3 +261,32 @@ def test_a_flush_that_fails_writes_nothing_and_keeps_its_values_pending(study) -
         writer.flush({"late": True})
     assert study.trials[0].user_attrs == {"fine": 1}
     assert study.trials[0].intermediate_values == {1: 0.5}
+
+
+def test_put_back_returns_a_running_trial_to_the_queue_as_it_was(study) -> None:
+    """A trial a full disk interrupted: WAITING again in place, its curve and heartbeat gone,
+    its parameters kept, so that Optuna hands it out again and it suggests the same values."""
+    from lstmbench.storage import put_back
+
+    study.enqueue_trial({"arm": "stateless"})
+    trial = study.ask()
+    assert trial.suggest_categorical("arm", ["stateful", "stateless"]) == "stateless"
+    window = trial.suggest_int("window", 1, 1000)
+    trial.report(0.5, 1)
+    study._storage.record_heartbeat(trial._trial_id)
+
+    def beats() -> int:
+        with rdb_engine(study).connect() as conn:
+            return conn.execute(sqlalchemy.text("SELECT COUNT(*) FROM trial_heartbeats")).scalar()
+
+    assert beats() == 1
+    assert put_back(trial)
+    (frozen,) = study.get_trials()
+    assert (frozen.state.name, frozen.datetime_start, frozen.intermediate_values) == ("WAITING",
+                                                                                     None, {})
+    assert beats() == 0
+    again = study.ask()
+    assert again.number == trial.number and again.suggest_int("window", 1, 1000) == window
+    study.tell(again, 1.0)
+    assert not put_back(again)  # a finished trial stays as it is
+    assert study.get_trials()[0].state.name == "COMPLETE"

@@ -38,3 +38,21 @@ def test_defaults_paths_and_drivers(monkeypatch):
     assert sqlite_path("sqlite:///:memory:") is None and sqlite_path("postgresql://h/d") is None
     assert driver_url("postgresql://h/d") == "postgresql+psycopg://h/d"
     assert driver_url("postgresql+psycopg2://h/d") == "postgresql+psycopg2://h/d"
+
+
+def test_opening_a_storage_silences_only_the_heartbeat_warnings(tmp_path):
+    import warnings
+
+    from optuna.exceptions import ExperimentalWarning
+
+    from lstmbench.storage._open import _quiet_optuna_warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        open_storage(f"sqlite:///{tmp_path / 'w.db'}", heartbeat=30).engine.dispose()
+        with _quiet_optuna_warnings():
+            warnings.warn("something else", UserWarning, stacklevel=1)
+            warnings.warn("Argument ``seed`` is an experimental feature.", ExperimentalWarning,
+                          stacklevel=1)
+    assert [str(w.message) for w in seen] == ["something else",
+                                              "Argument ``seed`` is an experimental feature."]

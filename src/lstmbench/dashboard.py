@@ -8,7 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from lstmbench.errors import UserError
-from lstmbench.storage import mask, storage_url
+from lstmbench.storage import mask, sqlite_path, storage_url
 
 LOOPBACK_NAMES = ("localhost", "ip6-localhost")
 
@@ -86,3 +86,32 @@ def serve_dashboard(*, storage: str | None = None, host: str = "127.0.0.1", port
     finally:
         server.server_close()
     return 0
+
+
+def save_verdict(storage: str | None, study: str, verdict: str) -> None:
+    """Save ``verdict`` (plain text) as the study's note in optuna-dashboard, with the command
+    that prints the full report and what the plots show."""
+    import optuna
+    from optuna_dashboard import save_note
+
+    from lstmbench.storage import named_if_full, open_storage
+
+    url = storage_url(storage)
+    path = sqlite_path(url)
+    if path is not None:  # the dashboard may be read far from the folder the sweep ran in
+        url = f"sqlite:///{path.resolve()}"
+    rdb = open_storage(url, heartbeat=None, must_exist=True)
+    with named_if_full(url, study):
+        save_note(optuna.load_study(study_name=study, storage=rdb), note(verdict, study, mask(url)))
+
+
+def note(verdict: str, study: str, url: str) -> str:
+    """Return the study's note (Markdown): the verdict as the sweep printed it, then how to read on."""
+    fence = "```"
+    return (f"## Verdict\n\n{fence}text\n{verdict.rstrip()}\n{fence}\n\n"
+            f"The full report: `lstmbench report --study {study} --storage {url}` "
+            "(`--out DIR` adds Markdown, HTML and plots).\n\n"
+            "The objective is log10 of the time to solution in seconds (-2 is 10 ms, 0 is 1 s); "
+            "a trial where no seed converged scores 2 or more, behind every one that converged. "
+            "The user attributes `converged_share` (seeds that converged) and `median_epoch` "
+            "(over those seeds) can be chosen as the y axis of the History plot.\n")

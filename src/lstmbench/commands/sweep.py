@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 from typing import Any
 
 from lstmbench.commands import add_storage_flag
@@ -55,12 +56,18 @@ def run(args: argparse.Namespace) -> int:
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
     )
-    if not args.quiet and outcome.exit_code in (0, 1):  # not interrupted: conclude
-        # Imported only now: the workers start sooner (run_sweep spawns them first thing).
+    if outcome.exit_code in (0, 1):  # not interrupted: conclude
+        # Imported only now: `lstmbench sweep` starts sooner.
+        from lstmbench.dashboard import save_verdict
         from lstmbench.report import render_verdict, sweep_summary
 
-        render_verdict(sweep_summary(args.storage, outcome.study), console)
-        console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
-                      f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
-                      "`lstmbench report` for the full answer")
+        summary = sweep_summary(args.storage, outcome.study)
+        if not args.quiet:
+            render_verdict(summary, console)
+            console.print(f"{outcome.complete} completed, {outcome.failed} failed, "
+                          f"{outcome.pruned} pruned in {outcome.wall_s:.1f} s · "
+                          "`lstmbench report` for the full answer")
+        text = Console(record=True, file=io.StringIO(), width=100)
+        render_verdict(summary, text)
+        save_verdict(args.storage, outcome.study, text.export_text())  # the dashboard's note
     return outcome.exit_code

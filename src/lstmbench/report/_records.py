@@ -55,6 +55,8 @@ def trials_frame(study: Any) -> pd.DataFrame:
     (``params_*``, ``user_attrs_*``), the configuration label, lists and dicts as JSON."""
     frame = study.trials_dataframe(attrs=("number", "state", "value", "datetime_start",
                                           "datetime_complete", "params", "user_attrs"))
+    if study.metric_names:  # Optuna names the value's column after the objective, if named
+        frame = frame.rename(columns={f"value_{study.metric_names[0]}": "value"})
     if frame.empty:
         return frame
     specs = frame["user_attrs_spec"] if "user_attrs_spec" in frame else [None] * len(frame)

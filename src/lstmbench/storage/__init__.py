@@ -3,6 +3,14 @@ lstmbench's, and every use of Optuna's private API. Below study, report and dash
 
 from __future__ import annotations
 
+from lstmbench.storage._full import (
+    FULL_EXIT,
+    StorageFull,
+    TrialHalted,
+    full_detail,
+    is_full,
+    named_if_full,
+)
 from lstmbench.storage._open import (
     DEFAULT_HEARTBEAT,
     check_schema,
@@ -19,6 +27,7 @@ from lstmbench.storage._optuna import (
     fixed_params,
     late_trials,
     param_counts,
+    put_back,
     queue_only,
     queued_params,
     quiet_optuna,
@@ -44,6 +53,7 @@ __all__ = [
     "DEFAULT_PATIENCE",
     "DEFAULT_STORAGE",
     "FORMAT_KEY",
+    "FULL_EXIT",
     "LOST_EXIT",
     "RESULT_FORMAT",
     "SPEC",
@@ -52,7 +62,9 @@ __all__ = [
     "Patience",
     "QueueEdit",
     "QueueEmpty",
+    "StorageFull",
     "StorageLost",
+    "TrialHalted",
     "TrialRecord",
     "TrialWriter",
     "back_line",
@@ -63,12 +75,16 @@ __all__ = [
     "find_studies",
     "first_start_lock",
     "fixed_params",
+    "full_detail",
+    "is_full",
     "is_outage",
     "late_trials",
     "mask",
+    "named_if_full",
     "open_storage",
     "param_counts",
     "patience_seconds",
+    "put_back",
     "queue_only",
     "queued_params",
     "quiet_optuna",

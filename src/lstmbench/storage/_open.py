@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmbench.errors import UserError
+from lstmbench.storage._full import StorageFull, full_detail, is_full
 from lstmbench.storage._optuna import optuna_schema_versions
 from lstmbench.storage._outage import quiet_heartbeats
 from lstmbench.storage._url import driver_url, mask, sqlite_path
@@ -77,6 +78,8 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
             return storage
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError,
                 sqlalchemy.exc.OperationalError) as exc:
+            if is_full(exc):
+                raise StorageFull(url, full_detail(exc)) from None
             # Two first starts on an empty database race on CREATE TABLE and on the version
             # rows: the loser retries (PostgreSQL: duplicate key / table; SQLite: "already
             # exists"). Anything else is a real error.
@@ -88,6 +91,8 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
                                 f"{mask(_first_line(exc))}", exit_code=1) from None
             time.sleep(0.5 * (attempt + 1))
         except sqlalchemy.exc.DatabaseError as exc:
+            if is_full(exc):
+                raise StorageFull(url, full_detail(exc)) from None
             raise UserError(_database_error(url, exc), exit_code=1) from None
         except sqlalchemy.exc.ArgumentError as exc:
             raise UserError(f"{mask(url)} is not a storage URL SQLAlchemy understands ({exc}): "
@@ -237,18 +242,22 @@ def _database_error(url: str, exc: Exception) -> str:
     return f"{mask(url)}: cannot connect or read ({mask(detail)})"
 
 
-class _quiet_optuna_warnings:
-    """Silence Optuna's 'experimental argument' warning for heartbeat_interval."""
+@contextlib.contextmanager
+def _quiet_optuna_warnings() -> Iterator[None]:
+    """Silence Optuna's "experimental" warnings for the heartbeat lstmbench relies on (the
+    ``heartbeat_interval`` argument, the stale-trial retry callback), and nothing else."""
+    import warnings
 
-    def __enter__(self) -> None:
-        import warnings
+    from optuna.exceptions import ExperimentalWarning
 
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", EXPERIMENTAL_HEARTBEAT, ExperimentalWarning)
+        yield
 
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
+
+# The beginnings of the two warnings' messages (Optuna 4 and 5).
+EXPERIMENTAL_HEARTBEAT = (r"(Argument ``heartbeat_interval`` is an|RetryHeartbeatStaleTrialCallback is) "
+                          r"experimental")
 
 
 def _immediate_transactions(engine: Any) -> None:

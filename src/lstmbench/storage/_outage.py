@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lstmbench.errors import UserError
+from lstmbench.storage._full import is_full
 from lstmbench.storage._url import mask
 
 DEFAULT_PATIENCE = 60.0  # seconds: a PostgreSQL restart or failover takes seconds to a minute
@@ -97,7 +98,7 @@ class Patience:
             try:
                 result = call()
             except Exception as exc:
-                if not is_outage(exc):
+                if not is_outage(exc) or is_full(exc):  # a full disk is not waited for
                     raise
                 now = time.monotonic()
                 if since is None:

@@ -6,7 +6,9 @@ one migration per version, and refuses one from a newer lstmbench with a message
 - format 1 (lstmbench 0.1, no ``format`` key): one seed per trial.
 - format 2: K members per trial (``replicates``, ``converged_share``, ``member_*``),
   ``time_to_solution_s`` (None: no member converged) and ``chosen_blind`` (whether the sampler
-  chose the configuration without looking at any result; None: not known).
+  chose the configuration without looking at any result; None: not known). ``median_epoch``
+  is absent when no member converged (earlier results of this format hold null; a reader
+  takes both as None), so that optuna-dashboard can plot it.
 """
 
 from __future__ import annotations

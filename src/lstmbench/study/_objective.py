@@ -1,14 +1,23 @@
 """From an Optuna trial to a trained model and back: the search space and the objective.
 
-Objective (minimised): the trial's time to solution, the expected training seconds to obtain one
-converged model when failed seeds are restarted (mean seconds per member run, a failed member
-counting its whole run, divided by the share of members that converged; compile excluded: it
-depends on which shapes a worker has compiled before). It is what a user of the configuration
-pays for a working model, so it weighs speed and reliability in one number: a configuration
-that converges in 2 epochs for half its seeds costs as much as one that always takes 4. A trial
-where no member converged scores its whole training time (at least any finite time to solution
-of its members) plus ``penalty_s * (1 + target - best)``: behind every configuration that
-converged at all, near misses first.
+Objective (minimised): log10 of the trial's time to solution in seconds. The time to solution
+is the expected training seconds to obtain one converged model when failed seeds are restarted
+(mean seconds per member run, a failed member counting its whole run, divided by the share of
+members that converged; compile excluded: it depends on which shapes a worker has compiled
+before). It is what a user of the configuration pays for a working model, so it weighs speed
+and reliability in one number: a configuration that converges in 2 epochs for half its seeds
+costs as much as one that always takes 4. A trial where no member converged scores (the log of)
+its whole training time (at least any finite time to solution of its members) plus
+``penalty_s * (1 + target - best)``: behind every configuration that converged at all, near
+misses first.
+
+Why a logarithm: converged trials take milliseconds to seconds, a trial that never converged
+scores over 100 s. On a linear axis (optuna-dashboard's history plot by default) those would
+press every converged trial onto the floor; in decades the converged trials spread over their
+range (-2 is 10 ms, 0 is 1 s) and the never-converged sit in a band at 2 and above. The order of
+the trials, which is all a sampler and the ranking use, is that of the seconds: a trial that
+converged at all still ranks before every one that never did. Seconds stay in the trial's
+``time_to_solution_s`` attribute, which the report reads.
 
 Every epoch reports the validation error (1 - accuracy) as an intermediate value: the dashboard
 draws learning curves, and a pruner compares like with like (lower is better).
@@ -32,11 +41,12 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
-from lstmbench.storage import TrialWriter, queued_params, stamped
+from lstmbench.storage import TrialHalted, TrialWriter, is_full, queued_params, stamped
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
 from lstmbench.study._study import SWEEP
 from lstmbench.trial import TrialResult
 
+SHORTEST_S = 1e-6  # floor of the objective's seconds: log10 of 0 would be -inf
 FLUSH_S = 2.0  # without a pruner, a trial's learning curve reaches the storage this often
 
 
@@ -83,11 +93,12 @@ def trial_spec(spec: StudySpec, trial: Any) -> tuple[TrialSpec, dict[str, Any]]:
 
 
 def objective_value(result: TrialResult, train: TrainSpec, penalty_s: float) -> float:
-    """Time to solution; no member converged: all training seconds plus the penalty."""
-    solution = result.time_to_solution_s
-    if math.isfinite(solution):
-        return solution
-    return sum(result.train_ms) / 1e3 + penalty_s * (1 + train.target - result.best_val_accuracy)
+    """log10 of the time to solution in seconds; no member converged: of all training seconds
+    plus the penalty (see the module's docstring for why a logarithm)."""
+    seconds = result.time_to_solution_s
+    if not math.isfinite(seconds):
+        seconds = sum(result.train_ms) / 1e3 + penalty_s * (1 + train.target - result.best_val_accuracy)
+    return math.log10(max(seconds, SHORTEST_S))
 
 
 def chosen_blind(spec: StudySpec, trial: Any) -> bool:
@@ -119,8 +130,15 @@ class _BlindLatch:
 
 def result_attrs(result: TrialResult) -> dict[str, Any]:
     """The trial-runner result as JSON-safe user attributes in the current result format
-    (NaN/inf become None: a time to solution of None means no member converged)."""
+    (NaN/inf become None: a time to solution of None means no member converged).
+
+    ``median_epoch`` is left out when no member converged, rather than stored as null:
+    optuna-dashboard offers a user attribute to its plots only while every trial that has it
+    holds a number. ``converged_share`` is always a number.
+    """
     attrs = {**result.to_dict(), "time_to_solution_s": result.time_to_solution_s}
+    if attrs["median_epoch"] is None:
+        del attrs["median_epoch"]
     return stamped({key: None if isinstance(value, float) and not math.isfinite(value) else value
                     for key, value in attrs.items()})
 
@@ -132,6 +150,15 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
     from lstmbench.trial import run_trial
 
     def objective(trial: optuna.Trial) -> float:
+        try:
+            return _ended(trial)
+        except Exception as exc:
+            if is_full(exc):  # not a failure of the trial: the worker queues it again
+                raise TrialHalted(trial) from exc
+            raise
+
+    def _ended(trial: optuna.Trial) -> float:
+        """The trial, with what ends it early written down (and a stopped one queued again)."""
         writer = TrialWriter(trial)
         try:
             with trial_running():  # from here a Ctrl-C interrupts the trial, and is recorded
@@ -151,7 +178,8 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
         except optuna.TrialPruned:
             raise  # only with a pruner: every epoch is written already
         except Exception as exc:
-            writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
+            if not is_full(exc):  # a full storage would refuse the reason too
+                writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
             raise
 
     blind = _BlindLatch(spec)

@@ -1,12 +1,15 @@
-"""Worker processes of a sweep: spawned early, started with Ctrl-C held back, stopped together.
+"""Worker processes of a sweep: started with Ctrl-C held back, stopped together.
 
 One Ctrl-C stops every worker and the sweep exits 130 (SIGTERM: 143); a worker that stops for
 any other reason stops the sweep with one line. What the workers completed stays in the storage.
+
+They start once the study is set up. Starting them before, so that their TensorFlow imports
+overlapped the set-up, saved about 0.6 s of a default sweep (17 s; bench/sweep.py --variants
+late-workers): not worth the start pipes and the stopping of workers never told to run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import signal
@@ -14,7 +17,7 @@ import threading
 from typing import Any
 
 from lstmbench.errors import UserError
-from lstmbench.storage import DEFAULT_PATIENCE, LOST_EXIT, StorageLost
+from lstmbench.storage import DEFAULT_PATIENCE, FULL_EXIT, LOST_EXIT, StorageFull, StorageLost
 from lstmbench.study._signals import Terminated
 from lstmbench.study._worker import spawned_work
 
@@ -26,75 +29,30 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 class Workers:
-    """The worker processes of a sweep, started before the study is set up.
-
-    Each imports TensorFlow meanwhile and waits (see ``_get_ready`` in _worker); ``run`` lets
-    them take trials and waits for them. ``stop`` ends workers that were never told to run:
-    an error or a Ctrl-C while the study is set up leaves none behind.
-    """
+    """The worker processes of a sweep: ``run`` starts them and waits for them."""
 
     def __init__(self, jobs: int, url: str, name: str, spec: Any, heartbeat: int | None,
                  deadline: float | None, patience: float = DEFAULT_PATIENCE) -> None:
-        self._work = (url, name, spec)
+        self._jobs, self._work, self._patience = jobs, (url, name, spec), patience
         # Workers follow this process on Ctrl-C, unless it was started with SIGINT ignored.
         self._sigint = _on_main() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
         self._options = dict(heartbeat=heartbeat, deadline=deadline, sigint=self._sigint,
                              patience=patience)
-        self._patience = patience
-        self._ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-        self._procs: list[Any] = []
-        self._go: list[Any] = []  # this end of each waiting worker's start pipe
-        try:
-            self._add(jobs)
-        except BaseException:  # Ctrl-C while starting them, say
-            self.stop()
-            raise
-
-    def _add(self, n: int) -> None:
-        procs, ends = [], []
-        for i in range(len(self._procs), len(self._procs) + n):
-            theirs, ours = self._ctx.Pipe(duplex=False)
-            procs.append(self._ctx.Process(target=spawned_work, args=(theirs, *self._work),
-                                           kwargs=dict(index=i, **self._options),
-                                           name=f"lstmbench-worker-{i}"))
-            ends.append(theirs)
-            self._go.append(ours)
-        self._procs += procs
-        try:
-            _start(procs, self._sigint)
-        finally:
-            for end in ends:  # the worker has its own copy: EOF there once ours is closed
-                end.close()
-
-    def resize(self, jobs: int) -> None:
-        """Keep ``jobs`` workers: start more, or stop the last ones (before ``run``)."""
-        if jobs > len(self._procs):
-            self._add(jobs - len(self._procs))
-            return
-        surplus, self._procs = self._procs[jobs:], self._procs[:jobs]
-        ends, self._go = self._go[jobs:], self._go[:jobs]
-        _stop(surplus, ends)
-
-    def stop(self) -> None:
-        """End the workers, which have not been told to run, and wait for them."""
-        _stop(self._procs, self._go)
-        self._procs, self._go = [], []
 
     def run(self) -> None:
-        """Let the workers take trials; return when they are done.
+        """Start the workers; return when they are done.
 
         Raises ``KeyboardInterrupt`` (``Terminated``) when a Ctrl-C (SIGTERM) stopped them,
-        ``StorageLost`` when they gave up waiting for the storage, ``UserError`` when one
-        stopped for another reason.
+        ``StorageLost`` when they gave up waiting for the storage, ``StorageFull`` when it is
+        full, ``UserError`` when one stopped for another reason.
         """
-        procs = self._procs
+        ctx = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+        procs = [ctx.Process(target=spawned_work, args=self._work,
+                             kwargs=dict(index=i, **self._options), name=f"lstmbench-worker-{i}")
+                 for i in range(self._jobs)]
         old_term = signal.signal(signal.SIGTERM, _on_sigterm) if _on_main() else None
         try:
-            for go in self._go:
-                with contextlib.suppress(OSError):  # a worker already gone: its exit code says why
-                    go.send(True)
-                go.close()
-            self._go = []
+            _start(procs, self._sigint)
             for p in procs:
                 while p.is_alive():
                     p.join(0.2)
@@ -104,10 +62,11 @@ class Workers:
             # alone is passed on as SIGTERM: handled like Ctrl-C by a running worker, a quiet
             # exit for one still starting.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            for p in procs:
+            started = [p for p in procs if p.pid is not None]
+            for p in started:
                 if p.is_alive():
                     os.kill(p.pid, signal.SIGTERM)
-            for p in procs:
+            for p in started:
                 p.join(60)
                 if p.is_alive():
                     p.kill()
@@ -115,23 +74,10 @@ class Workers:
         finally:
             if old_term is not None:
                 signal.signal(signal.SIGTERM, old_term)
-        _check_exits(procs, self._patience)
+        _check_exits(procs, self._patience, *self._work[:2])
 
 
-def _stop(procs: list[Any], go: list[Any]) -> None:
-    """Close the start pipes of workers not yet running (they exit at once) and wait for them."""
-    for end in go:
-        end.close()
-    for p in procs:
-        if p.pid is None:  # never started
-            continue
-        p.join(30)
-        if p.is_alive():
-            p.kill()
-            p.join()
-
-
-def _check_exits(procs: list[Any], patience: float) -> None:
+def _check_exits(procs: list[Any], patience: float, url: str, study: str) -> None:
     # Workers stopped by a signal this process did not see as one (it ignores SIGINT, or its
     # KeyboardInterrupt landed where Python cannot raise): the sweep was interrupted all the same.
     exits = {p.exitcode for p in procs}
@@ -139,6 +85,8 @@ def _check_exits(procs: list[Any], patience: float) -> None:
         raise Terminated
     if 130 in exits:
         raise KeyboardInterrupt
+    if FULL_EXIT in exits:
+        raise StorageFull(url, study=study)
     if LOST_EXIT in exits:
         raise StorageLost(patience, "the workers stopped waiting for it")
     failed = [p for p in procs if p.exitcode != 0]

@@ -11,6 +11,7 @@ from lstmbench.spec import StudySpec
 from lstmbench.storage import SPEC, SPEC_HASH, VERSION
 
 SWEEP = "sweep"  # user attribute of every queued trial: which sweep asked for it
+OBJECTIVE_NAME = "log10 time to solution (s)"  # the objective as the dashboard names it
 
 
 def make_sampler(spec: StudySpec) -> Any:
@@ -66,7 +67,25 @@ def create_or_join(storage: Any, name: str, spec: StudySpec) -> Any:
             f"with its original spec, or start a new study with --study NEW_NAME",
             exit_code=1,
         )
+    if study.metric_names != [OBJECTIVE_NAME]:
+        _name_objective(study, name)
     return study
+
+
+def _name_objective(study: Any, name: str) -> None:
+    """Name the objective of a new study; refuse one whose trials scored plain seconds.
+
+    A study made before the objective was named holds values in seconds: new trials' log10
+    values among them would be ranked wrongly by the sampler and drawn on another scale.
+    """
+    import optuna
+
+    if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        raise UserError(
+            f"study {name!r} was made by an earlier lstmbench whose objective was seconds, not "
+            f"{OBJECTIVE_NAME}: new trials cannot be ranked with its trials. Start a new study "
+            "with --study NEW_NAME (`lstmbench report` still reads this one)", exit_code=1)
+    study.set_metric_names([OBJECTIVE_NAME])
 
 
 def _first_difference(old: dict[str, Any], new: dict[str, Any]) -> str:

@@ -5,12 +5,9 @@ The verdict a sweep ends with is the report's (``lstmbench.report``); the comman
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +21,7 @@ from lstmbench.storage import (
     Patience,
     first_start_lock,
     mask,
+    named_if_full,
     open_storage,
     patience_seconds,
     quiet_optuna,
@@ -83,26 +81,20 @@ def run_sweep(
     url = storage_url(storage)
     heartbeat = heartbeat or None
     work_args = (url, name, study_spec, heartbeat, deadline, patience)
-    workers = _early_workers(trials, jobs, work_args)
-    with _stopped_on_error(workers):  # none left behind by a bad storage, a foreign study, Ctrl-C
+    with named_if_full(url, name):
         optuna_study = _open_study(url, name, study_spec, heartbeat)
         sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials)
-        total = queued + len(queue) + sum(earlier.values())
-        jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
-        if workers is not None and total:
-            workers.resize(jobs)
-        elif workers is not None:  # nothing to run: no need for them
-            workers.stop()
-            workers = None
-        progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total,
-                            console=console, quiet=quiet, queued=frozenset(queue),
-                            since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
-        where = sqlite_path(url) or mask(url)
-        if not quiet:  # last: a Ctrl-C from here on is the sweep's (interrupted, resume with ...)
-            extra = f" (+{total - queued} left queued before)" if total > queued else ""
-            console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
-                          f"{jobs} worker{'s' if jobs > 1 else ''}")
-    exit_code = _run_workers(progress, jobs, workers, work_args)
+    total = queued + len(queue) + sum(earlier.values())
+    jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
+    progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total,
+                        console=console, quiet=quiet, queued=frozenset(queue),
+                        since=len(optuna_study.get_trials(deepcopy=False)), patience=patience)
+    where = sqlite_path(url) or mask(url)
+    if not quiet:  # last: a Ctrl-C from here on is the sweep's (interrupted, resume with ...)
+        extra = f" (+{total - queued} left queued before)" if total > queued else ""
+        console.print(f"study [bold]{name}[/] in {where}: {queued} trials queued{extra}, "
+                      f"{jobs} worker{'s' if jobs > 1 else ''}")
+    exit_code = _run_workers(progress, jobs, work_args)
     counts = progress.counts()
     left = Patience(patience).run(  # a storage lost at the very end: waited for too
         lambda: len(_waiting(optuna_study)) + sum(not_queued(optuna_study).values()))
@@ -124,37 +116,13 @@ def _load_spec(spec: str | None, seed: int | None, jobs: int | None) -> StudySpe
     return study_spec
 
 
-def _early_workers(trials: int | None, jobs: int | None, work_args: tuple[Any, ...]) -> Workers | None:
-    """Start the worker processes now if the sweep will have several, so that they import
-    TensorFlow (4-5 s) while this process sets up the study; None: it decides later.
-
-    One per core (or ``jobs``), at most ``trials``: a sweep has at least as many trials as it
-    asks for, so only a plan with nothing to do (or more than ``trials``) changes the count.
-    """
-    n = min(jobs or os.cpu_count() or 1, trials or sys.maxsize)
-    return Workers(n, *work_args) if n > 1 else None
-
-
-@contextlib.contextmanager
-def _stopped_on_error(workers: Workers | None) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        if workers is not None:
-            workers.stop()
-        raise
-
-
-def _run_workers(progress: Progress, jobs: int, workers: Workers | None,
-                 work_args: tuple[Any, ...]) -> int:
-    """Run the workers (in this process when ``jobs`` is 1 and none were started) under
-    ``progress``; return 0, or 130 / 143 when Ctrl-C / SIGTERM stopped them."""
+def _run_workers(progress: Progress, jobs: int, work_args: tuple[Any, ...]) -> int:
+    """Run the workers (in this process when ``jobs`` is 1) under ``progress``; return 0, or
+    130 / 143 when Ctrl-C / SIGTERM stopped them."""
     url, name, spec, heartbeat, deadline, patience = work_args
     try:
-        with _stopped_on_error(workers), progress:
-            if workers is not None:
-                workers.run()
-            elif jobs > 1:
+        with progress:
+            if jobs > 1:
                 Workers(jobs, *work_args).run()
             else:
                 work(url, name, spec, index=0, heartbeat=heartbeat, deadline=deadline,

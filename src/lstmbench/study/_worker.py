@@ -13,21 +13,27 @@ import gc
 import os
 import signal
 import sys
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lstmbench.spec import StudySpec
 from lstmbench.storage import (
     DEFAULT_PATIENCE,
+    FULL_EXIT,
     LOST_EXIT,
     Patience,
     QueueEmpty,
+    StorageFull,
     StorageLost,
+    TrialHalted,
+    full_detail,
+    is_full,
     is_outage,
     late_trials,
     mask,
+    named_if_full,
     open_storage,
+    put_back,
     queue_only,
     queued_params,
     quiet_optuna,
@@ -36,9 +42,6 @@ from lstmbench.storage import (
 from lstmbench.study._queue import top_up
 from lstmbench.study._signals import Terminated, check_interrupted, interruptible
 from lstmbench.study._study import SWEEP, make_pruner, make_sampler
-
-if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
@@ -73,13 +76,14 @@ def _work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: 
     # Storage calls wait out an outage (silently: the sweep's progress says it, once).
     guard = Patience(patience, check=check_interrupted)
     ran = 0
-    while deadline is None or time.time() < deadline:
-        check_interrupted()
-        # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
-        if not guard.run(lambda: top_up(study)) and not guard.run(
-                lambda: wait_for_dead_workers(study, heartbeat, deadline)):
-            break
-        ran += _run_one(study, objective, guard)
+    with named_if_full(url, study_name):  # not waited for: one line, the trial queued again
+        while deadline is None or time.time() < deadline:
+            check_interrupted()
+            # Queue the next few trials of the sweeps' plans if the queue runs low (see _queue).
+            if not guard.run(lambda: top_up(study)) and not guard.run(
+                    lambda: wait_for_dead_workers(study, heartbeat, deadline)):
+                break
+            ran += _run_one(study, objective, guard)
     check_interrupted()  # a signal during the last trial's bookkeeping still stops the sweep
     return ran
 
@@ -96,7 +100,14 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
         study.optimize(tracked, n_trials=1, catch=(Exception,), gc_after_trial=False)
     except QueueEmpty:
         return 0  # another worker took the last queued trial first: look again
+    except TrialHalted as halted:  # a full disk during the trial: it goes back to the queue
+        _put_back(halted.trial)
+        raise
     except Exception as exc:
+        if is_full(exc):  # while Optuna handed out or recorded the trial
+            if running:
+                _put_back(running[0])
+            raise
         if not is_outage(exc):
             raise
         # The storage went away under the trial: once it is back, the trial ends FAIL and
@@ -105,6 +116,19 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
             guard.run(lambda: _queue_again(study, running[0]))
         return 0
     return 1
+
+
+def _put_back(trial: Any) -> None:
+    """Queue a trial that a full storage stopped again, as it was (see ``put_back``)."""
+    try:
+        put_back(trial)
+    except Exception as exc:
+        if not is_full(exc):
+            raise
+        # Not even that fits: it stays RUNNING, and a later sweep retries it once its
+        # heartbeat is stale (as a dead worker's). Said here: the sweep's line says otherwise.
+        print(f"lstmbench worker: trial {trial.number} could not be queued again ({full_detail(exc)}); "
+              "the next sweep retries it", file=sys.stderr)
 
 
 def _queue_again(study: Any, trial: Any) -> None:
@@ -144,26 +168,26 @@ def wait_for_dead_workers(study: Any, heartbeat: int | None, deadline: float | N
     return False
 
 
-def spawned_work(start: Connection, *args: Any, **kwargs: Any) -> None:
-    """Entry point of a spawned worker process: get ready while the sweep sets up its study
-    (see ``_get_ready``), then ``work``; exit 130 when interrupted, 143 when terminated.
+def spawned_work(*args: Any, **kwargs: Any) -> None:
+    """Entry point of a spawned worker process: import TensorFlow (see ``_get_ready``), then
+    ``work``; exit 130 when interrupted, 143 when terminated.
 
     It leaves with ``os._exit`` once its output is flushed: its trials are committed by then,
     and the interpreter's own exit with TensorFlow loaded takes 1.5-2 s (the garbage collector
     walks all of TensorFlow's objects), which the sweep would wait for at its end.
     """
-    code = _exit_code(start, args, kwargs)
+    code = _exit_code(args, kwargs)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
 
 
-def _exit_code(start: Connection, args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+def _exit_code(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
     from lstmbench.errors import UserError
 
     try:
-        _get_ready(start, sigint=kwargs["sigint"])
+        _get_ready(sigint=kwargs["sigint"])
         try:
             work(*args, **kwargs)
         finally:  # stopping: a signal from now on (the terminal's and ours) is not news
@@ -171,6 +195,8 @@ def _exit_code(start: Connection, args: tuple[Any, ...], kwargs: dict[str, Any])
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
     except StorageLost:
         return LOST_EXIT  # the sweep says it, once for every worker
+    except StorageFull:
+        return FULL_EXIT  # the sweep says it, once for every worker
     except Terminated:
         return 143
     except KeyboardInterrupt:
@@ -188,13 +214,8 @@ def _exit_code(start: Connection, args: tuple[Any, ...], kwargs: dict[str, Any])
     return 0
 
 
-def _get_ready(start: Connection, *, sigint: bool) -> None:
-    """Import TensorFlow; return once ``start`` says go.
-
-    The sweep starts its workers before it creates the study, so these seconds overlap its own
-    start-up. Until ``start`` says go this worker has touched nothing: a sweep that stops first
-    (an error, Ctrl-C) closes ``start`` or dies, and a signal here ends the worker at once.
-    """
+def _get_ready(*, sigint: bool) -> None:
+    """Import TensorFlow; a signal meanwhile ends the worker at once (it has touched nothing)."""
 
     def exit_now(signum: int, frame: Any) -> None:
         os._exit(143 if signum == signal.SIGTERM else 130)
@@ -203,22 +224,9 @@ def _get_ready(start: Connection, *, sigint: bool) -> None:
     signal.signal(signal.SIGINT, exit_now if sigint else signal.SIG_IGN)
     # Started with SIGINT blocked (see ``_start`` in _processes): a pending Ctrl-C lands now.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    go = threading.Event()
-
-    def listen() -> None:
-        try:
-            told = start.recv()
-        except (EOFError, OSError):
-            told = False
-        if not told:
-            os._exit(0)
-        go.set()
-
-    threading.Thread(target=listen, name="lstmbench-start", daemon=True).start()
     from lstmbench.trial import import_tensorflow
 
     import_tensorflow()
     # TensorFlow's objects live as long as the process: the garbage collector need not walk
     # them again (what follows, opening the storage, takes 0.42 instead of 0.57 s of CPU).
     gc.freeze()
-    go.wait()

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from lstmbench.storage._full import is_full
 from lstmbench.storage._optuna._engine import rdb_engine
 
 
@@ -127,3 +128,53 @@ def param_counts(study: Any, name: str, *, skip_states: tuple[Any, ...]) -> dict
         external = optuna.distributions.json_to_distribution(distribution).to_external_repr(value)
         counts[external] = counts.get(external, 0) + n
     return counts
+
+
+def put_back(trial: Any) -> bool:
+    """Return a live RUNNING ``Trial`` to the queue as it was queued; True when it is WAITING again.
+
+    For a trial that a full disk interrupted: it did not fail, so it is not marked FAIL and
+    copied (what a dead worker's trial gets) but made WAITING again in place, its intermediate
+    values and heartbeat deleted. Its parameters stay, so it runs the same configuration with
+    the same seed (Optuna's ``suggest`` returns a parameter the trial has). Nothing here makes
+    the database grow: rows deleted, one row rewritten at the same size. On SQLite the rollback
+    journal is a file beside the database, which a full disk may not hold: if the first try
+    fails for that, the journal of this one small transaction is kept in memory instead
+    (``PRAGMA journal_mode=MEMORY``; a crash during it could damage the file, a risk of
+    milliseconds against losing the trial's place). Private: the ORM models, ``Trial._trial_id``.
+    """
+    engine, trial_id = rdb_engine(trial.study), trial._trial_id
+    try:
+        return _put_back(engine, trial_id, memory_journal=False)
+    except Exception as exc:
+        if engine.name != "sqlite" or not is_full(exc):
+            raise
+    return _put_back(engine, trial_id, memory_journal=True)
+
+
+def _put_back(engine: Any, trial_id: int, *, memory_journal: bool) -> bool:
+    import optuna
+    import sqlalchemy
+    from optuna.storages._rdb import models
+
+    trial = models.TrialModel
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection  # lstmbench's SQLite: no transaction of its own
+        journal = None
+        if memory_journal:
+            journal = raw.execute("PRAGMA journal_mode").fetchone()[0]
+            raw.execute("PRAGMA journal_mode=MEMORY")
+        try:
+            with conn.begin():
+                for model in (models.TrialIntermediateValueModel, models.TrialHeartbeatModel):
+                    conn.execute(sqlalchemy.delete(model).where(model.trial_id == trial_id))
+                done = conn.execute(
+                    sqlalchemy.update(trial)
+                    .where(trial.trial_id == trial_id,
+                           trial.state == optuna.trial.TrialState.RUNNING)
+                    .values({trial.state: optuna.trial.TrialState.WAITING,
+                             trial._datetime_start_utc: None}))
+                return done.rowcount == 1
+        finally:
+            if journal is not None:
+                raw.execute(f"PRAGMA journal_mode={journal}")
