@@ -16,6 +16,7 @@ from lstmbench.spec._model import (
 )
 from lstmbench.spec._study import (
     ARMS,
+    ConfirmationSpec,
     ObjectiveSpec,
     SamplerSpec,
     SearchSpace,
@@ -33,6 +34,7 @@ __all__ = [
     "NOTEBOOK_ENGINES",
     "NOTEBOOK_FORMS",
     "XLA",
+    "ConfirmationSpec",
     "ModelConfig",
     "ObjectiveSpec",
     "SamplerSpec",
