@@ -1,0 +1,186 @@
+"""Blind draws and confirmations, on a tiny real study in a real SQLite file.
+
+A sweep queues the first trials of each arm as blind draws (drawn at random, ``chosen_blind``),
+and ends by re-running each arm's best configuration as one trial of 16 fresh seeds: once per
+best trial, kept through a Ctrl-C, not run again when the sweep is resumed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import optuna
+import pytest
+
+from _sweeps import TINY, trials, write_spec
+from lstmbench.spec import load_study_spec
+from lstmbench.study import run_sweep
+from lstmbench.study._queue import _marks, open_plans
+from lstmbench.study._study import BLIND, make_sampler
+
+# TINY with the confirmation on, 10 epochs (stateful T=1/2 B=5 converges on 4 steps), 2 blind
+# draws per arm, and stateless windows of at most 3 of the 4 steps: they cannot see the first
+# bit, so the stateless arm never converges and has nothing to confirm.
+CONFIRMING = (TINY.replace("epochs = 3", "epochs = 10")
+              .replace("members = 0", "members = 16")
+              .replace("n_startup_trials = 2", "n_startup_trials = 4")
+              .replace("units = [4]", "units = [4]\nwindow_high = 3"))
+
+
+def sweep(tmp_path, trials_: int, **kwargs):
+    spec = write_spec(tmp_path, CONFIRMING, "confirming")
+    return run_sweep(trials=trials_, spec=str(spec), storage=f"sqlite:///{tmp_path / 'c.db'}",
+                     jobs=1, quiet=True, **kwargs)
+
+
+def stored(tmp_path) -> list[optuna.trial.FrozenTrial]:
+    return sorted(trials(f"sqlite:///{tmp_path / 'c.db'}", "confirming"), key=lambda t: t.number)
+
+
+def confirmations(every) -> list[optuna.trial.FrozenTrial]:
+    return [t for t in every if t.user_attrs.get("confirmation")]
+
+
+def best_of(every, arm: str):
+    """The arm's best search trial, found here independently of the sweep's own code."""
+    solved = [t for t in every if t.state.name == "COMPLETE" and not t.user_attrs.get("confirmation")
+              and t.params["arm"] == arm and t.user_attrs["converged_share"] > 0]
+    return min(solved, key=lambda t: (t.user_attrs["time_to_solution_s"], t.number), default=None)
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("confirm")
+    outcome = sweep(folder, 8)
+    return outcome, stored(folder), folder
+
+
+def test_the_first_trials_of_each_arm_are_the_blind_draws(swept):
+    outcome, every, _ = swept
+    search = [t for t in every if not t.user_attrs.get("confirmation")]
+    assert outcome.exit_code == 0 and len(search) == 8
+    for arm in ("stateful", "stateless"):
+        of_arm = [t for t in search if t.params["arm"] == arm]
+        assert [t.user_attrs["chosen_blind"] for t in of_arm] == [True, True, False, False]
+
+
+def test_the_best_of_each_arm_is_confirmed_on_16_fresh_seeds(swept):
+    outcome, every, folder = swept
+    best = best_of(every, "stateful")
+    assert best is not None, "the stateful arm converged in no trial: the spec is too hard"
+    assert best_of(every, "stateless") is None  # windows shorter than the sequence
+    (confirmation,) = confirmations(every)  # the stateless arm has nothing to confirm
+    a = confirmation.user_attrs
+    assert confirmation.state.name == "COMPLETE"
+    assert (a["confirmation"], a["confirms"], a["chosen_blind"]) == (True, best.number, False)
+    assert confirmation.params == best.params and a["replicates"] == 16
+    search_seeds = {s for t in every if t is not confirmation for s in t.user_attrs["member_seeds"]}
+    assert len(a["member_seeds"]) == 16 and not search_seeds & set(a["member_seeds"])
+    assert a["seed"] not in {t.user_attrs["seed"] for t in every if t is not confirmation}  # data too
+    stateful, stateless = outcome.confirmations
+    assert stateful.startswith(f"stateful: best trial {best.number} (")
+    assert f"confirmed by trial {confirmation.number}: " in stateful
+    assert "on 16 fresh seeds" in stateful and "the search estimated" in stateful
+    assert stateless == "stateless: no trial converged: nothing to confirm"
+    assert open_plans(optuna.load_study(study_name="confirming",
+                                        storage=f"sqlite:///{folder / 'c.db'}")) == {}
+
+
+def test_resumed_and_continued_sweeps_confirm_each_best_once(tmp_path):
+    first = sweep(tmp_path, 2, confirm=False)  # one blind draw per arm, no confirmation asked
+    assert confirmations(stored(tmp_path)) == []
+    assert any("not confirmed (--no-confirm)" in line or "nothing to confirm" in line
+               for line in first.confirmations)
+    sweep(tmp_path, 0)  # nothing left of the first sweep: nothing runs
+    assert len(stored(tmp_path)) == 2
+
+    second = sweep(tmp_path, 6)
+    every = stored(tmp_path)
+    search = [t for t in every if not t.user_attrs.get("confirmation")]
+    # The blind draws count across sweeps: two per arm in all, the first two of each.
+    assert Counter(t.params["arm"] for t in search if t.user_attrs["chosen_blind"]) == {
+        "stateful": 2, "stateless": 2}
+    assert [t.user_attrs["chosen_blind"] for t in search if t.params["arm"] == "stateful"] == [
+        True, True, False, False]
+    best = best_of(every, "stateful")
+    assert [t.user_attrs["confirms"] for t in confirmations(every)] == [best.number]
+    assert f"confirmed by trial {confirmations(every)[0].number}: " in second.confirmations[0]
+
+    again = sweep(tmp_path, 0)  # resumed after the end: confirms nothing twice
+    assert len(stored(tmp_path)) == len(every)
+    n = confirmations(every)[0].number
+    assert again.confirmations[0] == second.confirmations[0].replace(
+        f"confirmed by trial {n}:", f"confirmed by trial {n} (an earlier run):")
+    sweep(tmp_path, 2)  # a new best, if one of these is faster, is confirmed; an old one is not again
+    every = stored(tmp_path)
+    confirmed = [t.user_attrs["confirms"] for t in confirmations(every)]
+    assert len(set(confirmed)) == len(confirmed) and confirmed[-1] == best_of(every, "stateful").number
+
+
+def test_an_interrupted_confirmation_is_queued_again_and_run_once(tmp_path, monkeypatch):
+    import lstmbench.trial
+
+    real, interrupted = lstmbench.trial.run_trial, []
+
+    def run_trial(spec, **kwargs):
+        if spec.train.replicates == 16 and not interrupted:
+            interrupted.append(spec)
+            raise KeyboardInterrupt  # what Ctrl-C raises in the middle of training
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(lstmbench.trial, "run_trial", run_trial)
+    first = sweep(tmp_path, 4)
+    assert first.exit_code == 130 and interrupted
+    (failed, retry) = confirmations(stored(tmp_path))
+    assert failed.state.name == "FAIL" and retry.state.name == "WAITING"
+    assert failed.user_attrs["fail_reason"] == "interrupted (Ctrl-C or SIGTERM)"
+    assert {k: retry.user_attrs[k] for k in ("confirmation", "confirms", "chosen_blind", "retry_of")
+            } == {"confirmation": True, "confirms": failed.user_attrs["confirms"],
+                  "chosen_blind": False, "retry_of": failed.number}
+
+    resumed = sweep(tmp_path, 0)
+    assert resumed.exit_code == 0 and resumed.complete == 1
+    every = stored(tmp_path)
+    done = [t for t in confirmations(every) if t.state.name == "COMPLETE"]
+    assert [t.number for t in done] == [retry.number] and len(confirmations(every)) == 2
+    assert done[0].params == best_of(every, "stateful").params
+    assert done[0].user_attrs["replicates"] == 16
+
+
+BOTH = ["stateful", "stateless"]
+
+
+@pytest.mark.parametrize(("arms", "first"), [
+    (BOTH, []), (BOTH, ["stateless"]), (BOTH, ["stateful", "stateful"]), (BOTH, ["stateless"] * 3),
+    (["stateless"], []),
+])
+def test_blind_marks_follow_each_arms_count_in_any_plan(arms, first):
+    blind = {arm: b for arm, b in zip(arms, (3, 1))}
+    plan = {"n": 40, "first": first, "arms": arms, "blind": blind}
+    seen: Counter[str] = Counter()
+    for k in range(plan["n"]):  # brute force: count the arm's trials before the k-th
+        arm = first[k] if k < len(first) else arms[(k - len(first)) % len(arms)]
+        assert _marks(plan, k) == {BLIND: seen[arm] < blind[arm]}, k
+        seen[arm] += 1
+
+
+def test_trials_queued_blind_are_drawn_by_the_random_sampler(tmp_path):
+    # TPE without a random start-up models the space from the first trial on: only the queue's
+    # mark makes a trial a random draw.
+    spec = load_study_spec(str(write_spec(tmp_path, TINY.replace("n_startup_trials = 2",
+                                                                 "n_startup_trials = 0"))))
+
+    def draws(sampler, attrs):
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(sampler=sampler)
+        out = []
+        for i in range(6):
+            study.enqueue_trial({}, user_attrs=attrs)
+            t = study.ask()
+            out.append((t.suggest_int("window", 1, 20), t.suggest_categorical("units", [4, 8, 16])))
+            study.tell(t, float(out[-1][0] + i))
+        return out
+
+    random = draws(optuna.samplers.RandomSampler(seed=spec.seed), {})
+    assert draws(make_sampler(spec), {BLIND: True}) == random
+    assert draws(make_sampler(spec), {BLIND: False}) != random  # TPE's own
