@@ -184,3 +184,42 @@ def test_trials_queued_blind_are_drawn_by_the_random_sampler(tmp_path):
     random = draws(optuna.samplers.RandomSampler(seed=spec.seed), {})
     assert draws(make_sampler(spec), {BLIND: True}) == random
     assert draws(make_sampler(spec), {BLIND: False}) != random  # TPE's own
+
+
+@pytest.mark.slow
+def test_a_confirmation_stopped_by_ctrl_c_is_run_once_by_the_resumed_sweep(tmp_path):
+    import signal
+
+    from _sweeps import LONG, start_sweep, wait_for
+
+    # 600 epochs a trial, no stop at convergence: the confirmation (16 members) is caught mid-way.
+    spec = write_spec(tmp_path, LONG.replace("members = 0", "members = 16"), "long")
+    url = f"sqlite:///{tmp_path / 'run' / 'lstmbench.db'}"
+    run = start_sweep(tmp_path / "run", "--trials", "2", "--jobs", "1", "--spec", str(spec))
+
+    def confirming() -> bool:
+        return any(t.state.name == "RUNNING" and t.user_attrs.get("confirmation")
+                   and t.intermediate_values for t in trials(url, "long"))
+
+    try:
+        wait_for(confirming, "a confirmation mid-way", timeout=300, sweeps=(run,))
+        run.proc.send_signal(signal.SIGINT)
+        assert run.wait(60) == 130, run.output
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert "Resume with: lstmbench sweep --study long --trials 0" in run.stdout
+    (failed,) = [t for t in trials(url, "long") if t.state.name == "FAIL"]
+    assert failed.user_attrs["confirmation"] and failed.user_attrs["spec"]["train"]["replicates"] == 16
+
+    resumed = run_sweep(trials=0, spec=str(spec), storage=url, jobs=1, quiet=True)
+    assert resumed.exit_code == 0 and resumed.left == 0
+    every = trials(url, "long")
+    done = [t for t in every if t.user_attrs.get("confirmation") and t.state.name == "COMPLETE"]
+    # the interrupted one was run again, and nothing was confirmed twice
+    assert failed.user_attrs["confirms"] in [t.user_attrs["confirms"] for t in done]
+    assert len({t.user_attrs["confirms"] for t in done}) == len(done)
+    assert all(t.user_attrs.get("retry_of") == failed.number for t in done
+               if t.user_attrs["confirms"] == failed.user_attrs["confirms"])
+    assert sum(not t.user_attrs.get("confirmation") and t.state.name == "COMPLETE"
+               for t in every) == 2
