@@ -147,6 +147,27 @@ def test_an_interrupted_confirmation_is_queued_again_and_run_once(tmp_path, monk
     assert done[0].user_attrs["replicates"] == 16
 
 
+def test_a_sweep_stopped_before_its_confirmations_owes_them_to_the_next_run(tmp_path,
+                                                                           monkeypatch):
+    from lstmbench.study import _queue
+
+    real = _queue._queue_confirmations
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C just as the search ended
+
+    monkeypatch.setattr(_queue, "_queue_confirmations", stopped)
+    assert sweep(tmp_path, 4).exit_code == 130
+    assert confirmations(stored(tmp_path)) == []
+    monkeypatch.setattr(_queue, "_queue_confirmations", real)
+
+    resumed = sweep(tmp_path, 0)
+    (confirmation,) = confirmations(stored(tmp_path))
+    assert resumed.exit_code == 0 and resumed.complete == 1 and resumed.left == 0
+    assert confirmation.user_attrs["confirms"] == best_of(stored(tmp_path), "stateful").number
+    assert f"confirmed by trial {confirmation.number}: " in resumed.confirmations[0]  # this run
+
+
 BOTH = ["stateful", "stateless"]
 
 

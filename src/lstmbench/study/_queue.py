@@ -174,9 +174,9 @@ def _queue_confirmations(study: Any, plans: dict[str, dict[str, Any]]) -> int:
     """Queue the confirmation of the best trial of each arm whose search is over (nothing
     waiting or running); close the plans once every arm's is queued. Return how many wait."""
     trials = study.get_trials(deepcopy=False)
-    arms = list(dict.fromkeys(arm for plan in plans.values() for arm in plan["arms"]))
+    arms = _arms(plans)
     settled = [arm for arm in arms if arm not in busy_arms(trials)]
-    best = [t for t in best_trials(trials, settled).values() if t is not None]
+    best = _unconfirmed(trials, settled)
     sweep = next(iter(plans))  # the oldest plan owing them
 
     def queue(q: QueueEdit) -> int:
@@ -193,11 +193,27 @@ def _queue_confirmations(study: Any, plans: dict[str, dict[str, Any]]) -> int:
     return waiting
 
 
+def _arms(plans: dict[str, dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(arm for plan in plans.values() for arm in plan["arms"]))
+
+
+def _unconfirmed(trials: list[Any], arms: list[str]) -> list[Any]:
+    """The best trials of ``arms`` that no confirmation (queued, run or failed) confirms."""
+    confirmed = {t.user_attrs.get(CONFIRMS) for t in trials if t.user_attrs.get(CONFIRMATION)}
+    return [t for t in best_trials(trials, arms).values()
+            if t is not None and t.number not in confirmed]
+
+
 def not_queued(study: Any) -> dict[str, int]:
-    """Trials that open plans still have to queue, by sweep id."""
-    plans = {sweep: plan for sweep, plan in open_plans(study).items() if not plan.get("queued")}
+    """Trials that open plans still have to queue, by sweep id: the rest of their trials, and
+    once all are queued, the confirmations they owe (as the best trials stand now)."""
+    plans = open_plans(study)
+    queueing = {sweep: plan for sweep, plan in plans.items() if not plan.get("queued")}
+    if queueing:
+        return edit_queue(study, lambda q: {
+            sweep: max(0, plan["n"] - q.tagged(SWEEP, sweep, unless=RETRY_OF))
+            for sweep, plan in queueing.items()})
     if not plans:
         return {}
-    return edit_queue(study, lambda q: {
-        sweep: max(0, plan["n"] - q.tagged(SWEEP, sweep, unless=RETRY_OF))
-        for sweep, plan in plans.items()})
+    owed = _unconfirmed(study.get_trials(deepcopy=False), _arms(plans))
+    return {sweep: len(owed) if i == 0 else 0 for i, sweep in enumerate(plans)}  # the oldest's

@@ -74,9 +74,9 @@ def run_sweep(
     trials as they go and take them from the study's queue. ``trials=0`` only finishes what an
     interrupted run left queued or planned. The search trials of a study end with the
     confirmation of each arm's best on fresh seeds (see ``_confirm``), unless ``confirm`` is
-    False (or the spec's ``confirmation.members`` is 0). ``timeout`` counts from the call. A storage lost
-    mid-sweep is waited for ``storage_patience`` seconds (default: $LSTMBENCH_STORAGE_PATIENCE,
-    else 60), then ``StorageLost`` is raised.
+    False (or the spec's ``confirmation.members`` is 0). ``timeout`` counts from the call.
+    A storage lost mid-sweep is waited for ``storage_patience`` seconds (default:
+    $LSTMBENCH_STORAGE_PATIENCE, else 60), then ``StorageLost`` is raised.
     """
     start, began = time.perf_counter(), time.time()
     console = console or Console(stderr=False)
