@@ -244,3 +244,22 @@ def test_a_confirmation_stopped_by_ctrl_c_is_run_once_by_the_resumed_sweep(tmp_p
                if t.user_attrs["confirms"] == failed.user_attrs["confirms"])
     assert sum(not t.user_attrs.get("confirmation") and t.state.name == "COMPLETE"
                for t in every) == 2
+
+
+@pytest.mark.slow
+def test_two_workers_confirm_each_best_once_and_say_so(tmp_path):
+    from _sweeps import run_cli
+
+    spec = write_spec(tmp_path, CONFIRMING, "confirming")
+    proc = run_cli(tmp_path, "sweep", "--trials", "6", "--jobs", "2", "--spec", str(spec),
+                   timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    every = trials(f"sqlite:///{tmp_path / 'lstmbench.db'}", "confirming")
+    (confirmation,) = confirmations(every)
+    best = best_of(every, "stateful")
+    assert confirmation.user_attrs["confirms"] == best.number
+    assert confirmation.state.name == "COMPLETE" and len(every) == 7
+    assert f"trial {confirmation.number} " in proc.stdout
+    assert f", confirming trial {best.number} on fresh seeds: " in proc.stdout
+    assert f"confirmation · stateful: best trial {best.number} (" in proc.stdout
+    assert "confirmation · stateless: no trial converged: nothing to confirm" in proc.stdout
