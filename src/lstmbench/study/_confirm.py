@@ -76,17 +76,18 @@ def confirmation_lines(trials: list[Any], spec: StudySpec, sweeps: set[str], *, 
         config = describe_config(best.user_attrs.get("spec"))
         search = _seconds(best.user_attrs["time_to_solution_s"])
         mine = [t for t in confirmations if t.user_attrs.get(CONFIRMS) == best.number]
-        ended = [t for t in mine if t.state.name in ("COMPLETE", "FAIL")]
-        if not ended:
-            why = ("not confirmed (--no-confirm)" if not (confirm or mine) else
-                   f"not confirmed yet: `{resume}` confirms it")
-            lines.append(f"{arm}: best trial {best.number} ({config}, {search} to a solution): "
-                         f"{why}")
+        done = [t for t in mine if t.state.name == "COMPLETE"]
+        pending = [t for t in mine if t.state.name in ("WAITING", "RUNNING")]
+        if done or (mine and not pending):  # run, or failed for good (not queued again)
+            last = max(done or mine, key=lambda t: t.number)
+            earlier = "" if last.user_attrs.get(SWEEP) in sweeps else " (an earlier run)"
+            lines.append(f"{arm}: best trial {best.number} ({config}) confirmed by trial "
+                         f"{last.number}{earlier}: {_confirmed(last)}; the search estimated "
+                         f"{search}")
             continue
-        last = max(ended, key=lambda t: t.number)
-        earlier = "" if last.user_attrs.get(SWEEP) in sweeps else " (an earlier run)"
-        lines.append(f"{arm}: best trial {best.number} ({config}) confirmed by trial "
-                     f"{last.number}{earlier}: {_confirmed(last)}; the search estimated {search}")
+        why = ("not confirmed (--no-confirm)" if not (confirm or mine) else
+               f"not confirmed yet: `{resume}` confirms it")
+        lines.append(f"{arm}: best trial {best.number} ({config}, {search} to a solution): {why}")
     return lines
 
 
