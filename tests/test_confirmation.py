@@ -147,6 +147,14 @@ def test_an_interrupted_confirmation_is_queued_again_and_run_once(tmp_path, monk
     assert done[0].user_attrs["replicates"] == 16
 
 
+def test_a_study_without_confirmation_neither_runs_nor_mentions_one(tmp_path):
+    spec = write_spec(tmp_path, TINY.replace("epochs = 3", "epochs = 10"), "tiny")  # members = 0
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    outcome = run_sweep(trials=2, spec=str(spec), storage=url, jobs=1, quiet=True)
+    assert outcome.complete == 2 and outcome.confirmations == ()
+    assert confirmations(trials(url, "tiny")) == []
+
+
 def test_a_sweep_stopped_before_its_confirmations_owes_them_to_the_next_run(tmp_path,
                                                                            monkeypatch):
     from lstmbench.study import _queue

@@ -65,8 +65,8 @@ def confirmation_lines(trials: list[Any], spec: StudySpec, sweeps: set[str], *, 
                        resume: str) -> list[str]:
     """One line per arm: what the best trial is and what confirmed it (``sweeps``: this run's),
     or why nothing did (``resume``: the command that finishes the study)."""
-    if spec.variants:
-        return []
+    if spec.variants or not spec.confirmation.members:
+        return []  # nothing searched, or the study never confirms
     confirmations = [t for t in trials if is_confirmation(t)]
     lines = []
     for arm, best in best_trials(trials, spec.space.arms).items():
