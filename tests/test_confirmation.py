@@ -271,3 +271,44 @@ def test_two_workers_confirm_each_best_once_and_say_so(tmp_path):
     assert f", confirming trial {best.number} on fresh seeds: " in proc.stdout
     assert f"confirmation · stateful: best trial {best.number} (" in proc.stdout
     assert "confirmation · stateless: no trial converged: nothing to confirm" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_confirmation_killed_with_its_sweep_is_retried_once_by_the_next_run(tmp_path):
+    import signal
+
+    from _sweeps import LONG, start_sweep, wait_for
+
+    spec = write_spec(tmp_path, LONG.replace("members = 0", "members = 16"), "long")
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    common = ("--jobs", "1", "--spec", str(spec), "--storage", url, "--heartbeat", "1")
+    doomed = start_sweep(tmp_path / "a", "--trials", "2", *common)
+
+    def confirming() -> bool:
+        return any(t.state.name == "RUNNING" and t.user_attrs.get("confirmation")
+                   and t.intermediate_values for t in trials(url, "long"))
+
+    try:
+        wait_for(confirming, "a confirmation mid-way", timeout=300, sweeps=(doomed,))
+    finally:
+        doomed.proc.send_signal(signal.SIGKILL)  # power loss: no handler runs, nothing written
+    assert doomed.wait(30) == -signal.SIGKILL
+    (killed,) = [t for t in trials(url, "long") if t.state.name == "RUNNING"]
+    # The next run fails (and retries) a trial whose heartbeat is older than the grace period,
+    # 3 beats: started sooner, it would find nothing to wait for and end.
+    from lstmbench.storage import late_trials, open_storage
+
+    reader = optuna.load_study(study_name="long", storage=open_storage(url, heartbeat=None))
+    wait_for(lambda: late_trials(reader, 3), "the killed trial's heartbeat 3 s old")
+
+    survivor = start_sweep(tmp_path / "b", "--trials", "0", *common)
+    assert survivor.wait(300) == 0, survivor.output
+    every = trials(url, "long")
+    assert {t.state.name for t in every} == {"COMPLETE", "FAIL"}  # none left running
+    (retry,) = [t for t in every if t.user_attrs.get("retry_of") == killed.number]
+    assert retry.state.name == "COMPLETE" and retry.params == killed.params
+    assert {k: retry.user_attrs[k] for k in ("confirmation", "confirms", "chosen_blind")} == {
+        "confirmation": True, "confirms": killed.user_attrs["confirms"], "chosen_blind": False}
+    assert retry.user_attrs["replicates"] == 16
+    done = [t for t in confirmations(every) if t.state.name == "COMPLETE"]
+    assert len({t.user_attrs["confirms"] for t in done}) == len(done)  # none confirmed twice
