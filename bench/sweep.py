@@ -9,7 +9,10 @@ Runs the real command in a fresh temporary folder, once with --jobs 1 and once w
 - other: the rest of each trial (data, feeding, bookkeeping, storage writes);
 - programs compiled / reused: trials that built a program / found one built by an earlier trial
   of their worker; cache hits: compiled programs whose XLA code came from the persistent cache
-  (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does).
+  (``lstmbench.engines.xla_cache_dir``; the bench uses the user's, as the command does);
+- blind: search trials per arm drawn blind (``chosen_blind``), what the report compares;
+- confirmation: the trials that re-run each arm's best on fresh seeds at the end; their summed
+  trial seconds, and the wall seconds from the first one's start to the last one's end.
 
 Usage: python bench/sweep.py [--trials 50] [--jobs 1,0] [--repeat 1] [--replicates K]
                             [--variants as-is,public-writes]
@@ -81,8 +84,12 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None,
         if proc.returncode != 0:
             raise SystemExit(f"sweep failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         study = optuna.load_study(study_name="default", storage=f"sqlite:///{folder}/lstmbench.db")
-        trials_ = [t for t in study.trials if t.state.name == "COMPLETE"]
+        every = [t for t in study.trials if t.state.name == "COMPLETE"]
+    confirmations = [t for t in every if t.user_attrs.get("confirmation")]
+    trials_ = [t for t in every if not t.user_attrs.get("confirmation")]
     busy: dict[str, float] = defaultdict(float)
+    for t in confirmations:
+        busy[t.user_attrs.get("worker", "?")] += t.user_attrs["total_s"]
     compile_s = train_s = eval_s = total_s = 0.0
     for t in trials_:
         a = t.user_attrs
@@ -119,13 +126,21 @@ def run_once(trials: int, jobs: int | None, replicates: int | None = None,
         "cache_misses": sum(t.user_attrs.get("xla_cache") == "miss" for t in trials_),
         "converged": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm and t.user_attrs["converged"])
                       for arm in ("stateful", "stateless")},
+        "blind": {arm: sum(1 for t in trials_ if t.user_attrs["arm"] == arm
+                           and t.user_attrs.get("chosen_blind")) for arm in ("stateful", "stateless")},
+        "confirmation_trials": len(confirmations),
+        "confirmation_s": sum(t.user_attrs["total_s"] for t in confirmations),
+        "confirmation_wall_s": (max(t.datetime_complete for t in confirmations)
+                                - min(t.datetime_start for t in confirmations)).total_seconds()
+                               if confirmations else 0.0,
     }
 
 
-HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "cache_entries_before",
-        "startup_s",
+HEAD = ("jobs", "replicates", "trials", "wall_s", "cpu_s", "load_before", "load_after",
+        "cache_entries_before", "startup_s",
         "compile_s", "train_s", "eval_s", "other_s", "median_compile_s", "median_train_s",
-        "programs_compiled", "programs_reused", "cache_hits")
+        "programs_compiled", "programs_reused", "cache_hits", "blind", "confirmation_s",
+        "confirmation_wall_s")
 
 
 def _line(row: dict) -> str:

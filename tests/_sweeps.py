@@ -31,6 +31,8 @@ timesteps = [1, 2]
 stateful_batch_size = [5]
 stateless_batch_size = [10]
 units = [4]
+[confirmation]
+members = 0  # trials counted exactly; tests/test_confirmation.py turns the confirmation on
 [sampler]
 n_startup_trials = 2
 """
@@ -55,6 +57,8 @@ arms = ["stateless"]
 window_high = 3
 stateless_batch_size = [10]
 units = [4]
+[confirmation]
+members = 0
 [sampler]
 n_startup_trials = 2
 """

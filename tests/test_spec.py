@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from lstmbench.errors import UserError
-from lstmbench.spec import SpecError, load_study_spec, shipped_studies
+from lstmbench.spec import (
+    ConfirmationSpec,
+    SamplerSpec,
+    SpecError,
+    load_study_spec,
+    shipped_studies,
+)
 
 
 def test_shipped_studies_load():
@@ -25,10 +31,28 @@ def test_settings_added_since_0_1_leave_the_hash_of_studies_made_before_them():
     import dataclasses
 
     assert load_study_spec("memory-horizon").hash() == "ac49673cf6ec434f"
-    default = load_study_spec()  # it changed since: 4 replicates, 20 epochs
-    as_in_0_1 = dataclasses.replace(default, train=dataclasses.replace(
-        default.train, replicates=1, epochs=30))
+    default = load_study_spec()  # it changed since: 4 replicates, 20 epochs, 40 blind draws
+    as_in_0_1 = dataclasses.replace(
+        default, train=dataclasses.replace(default.train, replicates=1, epochs=30),
+        sampler=dataclasses.replace(default.sampler, n_startup_trials=10))
     assert default.hash() != "4a04af816622d2aa" and as_in_0_1.hash() == "4a04af816622d2aa"
+
+
+def test_the_default_study_draws_20_configurations_per_arm_blind():
+    assert load_study_spec().sampler.blind_per_arm(2) == 20
+    assert SamplerSpec(n_startup_trials=41).blind_per_arm(2) == 21  # rounded up: none gets fewer
+    assert SamplerSpec(name="random", n_startup_trials=4).blind_per_arm(2) is None  # every one
+
+
+def test_the_confirmation_counts_in_the_hash_only_when_set():
+    import dataclasses
+
+    default = load_study_spec()
+    same = dataclasses.replace(default, confirmation=ConfirmationSpec(members=16))
+    assert same.hash() == default.hash()  # studies made before the setting existed still join
+    assert dataclasses.replace(default, confirmation=ConfirmationSpec(members=0)).hash() != default.hash()
+    # never fewer members than a search trial has
+    assert ConfirmationSpec(16).members_for(dataclasses.replace(default.train, replicates=32)) == 32
 
 
 NOTEBOOK_VARIANT = """\
@@ -64,6 +88,13 @@ units = 4
         ("[train]\nxla = 'yes'\n", ["train", "xla='yes'", "auto, on, off"]),
         ("[train]\nprograms = 'few'\n", ["train", "programs='few'", "shared, exact"]),
         ("[sampler]\nname = 'cmaes'\n", ["sampler.name", "'cmaes' is unknown"]),
+        ("[sampler]\nn_startup_trials = -2\n", ["sampler.n_startup_trials", "-2 is out of range",
+                                                 ">= 0 (the blind draws of all arms together)"]),
+        ("[sampler]\nn_startup_trials = 'all'\n", ["sampler.n_startup_trials", "expected int"]),
+        ("[confirmation]\nmembers = 8\n", ["confirmation.members", "8 is out of range",
+                                            "0 (no confirmation) or >= 16"]),
+        ("[confirmation]\nmembers = -1\n", ["confirmation.members", "-1 is out of range"]),
+        ("[confirmation]\nseeds = 16\n", ["unknown key confirmation.seeds", "members"]),
         ("[train\n", ["not valid TOML"]),
         (NOTEBOOK_VARIANT.format(name="writing-9", extra=""),
          ["variants.writing-9.form", "no form 'writing-9:as-written'", "writing-1:as-written"]),

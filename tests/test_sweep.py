@@ -135,6 +135,17 @@ def test_running_again_adds_trials_and_a_changed_spec_is_refused(tmp_path):
     assert len(load(url, "tiny-2").get_trials()) == 1
 
 
+def test_sweep_help_lists_every_shipped_study(capsys):
+    from lstmbench.cli import main
+    from lstmbench.spec import shipped_studies
+
+    with pytest.raises(SystemExit):
+        main(["sweep", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "shipped: " + ", ".join(sorted(shipped_studies())) + ")" in text.replace("- ", "-")
+    assert "a-vs-a" in text and "--no-confirm" in text
+
+
 def test_a_study_not_made_by_lstmbench_is_refused(tmp_path):
     url = f"sqlite:///{tmp_path / 'f.db'}"
     foreign = optuna.create_study(study_name="tiny", storage=url)

@@ -10,6 +10,8 @@ from lstmbench.commands import add_storage_flag
 
 
 def register(sub: Any) -> None:
+    from lstmbench.spec import shipped_studies
+
     p = sub.add_parser(
         "sweep",
         help="run an Optuna study over stateless and stateful LSTMs (default: 50 trials)",
@@ -21,7 +23,7 @@ def register(sub: Any) -> None:
                         " 0: only what an interrupted run left queued)")
     p.add_argument("--spec", default=None,
                    help="study spec: a TOML file or a shipped study name (default: default; "
-                        "shipped: default, memory-horizon, seed-notebook)")
+                        f"shipped: {', '.join(sorted(shipped_studies()))})")
     p.add_argument("--study", default=None, help="study name (default: the spec's name)")
     add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
@@ -35,6 +37,9 @@ def register(sub: Any) -> None:
     p.add_argument("--storage-patience", type=float, default=None, metavar="S",
                    help="seconds to wait for a storage lost mid-sweep before stopping (default: "
                         "$LSTMBENCH_STORAGE_PATIENCE, else 60); completed trials are kept")
+    p.add_argument("--no-confirm", dest="confirm", action="store_false",
+                   help="skip the end of a search sweep that re-runs each arm's best "
+                        "configuration on fresh seeds (a later sweep confirms the best then)")
     p.add_argument("--quiet", action="store_true", help="no progress, no verdict")
     p.set_defaults(run=run)
 
@@ -55,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout, seed=args.seed,
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
+        confirm=args.confirm,
     )
     if outcome.exit_code in (0, 1):  # not interrupted: conclude
         # Imported only now: `lstmbench sweep` starts sooner.

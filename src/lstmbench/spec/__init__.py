@@ -17,6 +17,7 @@ from lstmbench.spec._model import (
 )
 from lstmbench.spec._study import (
     ARMS,
+    ConfirmationSpec,
     ObjectiveSpec,
     SamplerSpec,
     SearchSpace,
@@ -35,6 +36,7 @@ __all__ = [
     "NOTEBOOK_FORMS",
     "PROGRAMS",
     "XLA",
+    "ConfirmationSpec",
     "ModelConfig",
     "ObjectiveSpec",
     "SamplerSpec",

@@ -15,7 +15,9 @@ ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
 ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None,
-                  ("train", "programs"): "shared"}
+                  ("train", "programs"): "shared", ("confirmation", "members"): 16}
+ADDED_SECTIONS = ("confirmation",)  # left out of the hash while every key in it is at its default
+MIN_CONFIRMATION_MEMBERS = 16  # fewer seeds would leave a confirmed share too uncertain to quote
 
 
 class SpecError(UserError):
@@ -38,9 +40,34 @@ class SearchSpace:
 
 @dataclass(frozen=True)
 class SamplerSpec:
+    """How configurations are drawn. ``tpe``: the first ``n_startup_trials`` trials of the study
+    are drawn at random, split evenly over the arms (the first n / arms trials of each arm, the
+    arms taking turns); these *blind* draws, made before any result is seen, are what the report
+    compares the arms on. TPE chooses the rest from the results. ``random``: every draw is blind.
+    """
+
     name: str = "tpe"  # "tpe" (Optuna's default, handles the conditional space) or "random"
-    n_startup_trials: int = 10  # random trials before TPE models the space
+    n_startup_trials: int = 10  # random (blind) trials before TPE models the space, all arms
     pruner: str = "none"  # "none" keeps every trial's convergence honest; "median" saves time
+
+    def blind_per_arm(self, arms: int) -> int | None:
+        """Return how many trials of each arm are drawn blind (None: every one)."""
+        if self.name == "random":
+            return None
+        return -(-self.n_startup_trials // arms)  # rounded up: no arm gets fewer
+
+
+@dataclass(frozen=True)
+class ConfirmationSpec:
+    """A sweep ends by re-running the best configuration of each arm (the lowest time to
+    solution among trials where a member converged) as one trial of ``members`` fresh seeds:
+    the search's best is the minimum of many noisy estimates, the confirmation is not."""
+
+    members: int = 16  # seeds of the confirmation trial (at least train.replicates); 0: none
+
+    def members_for(self, train: TrainSpec) -> int:
+        """Return the confirmation trial's members: never fewer than a search trial's."""
+        return max(self.members, train.replicates)
 
 
 @dataclass(frozen=True)
@@ -97,6 +124,7 @@ class StudySpec:
     space: SearchSpace = SearchSpace()
     sampler: SamplerSpec = SamplerSpec()
     objective: ObjectiveSpec = ObjectiveSpec()
+    confirmation: ConfirmationSpec = ConfirmationSpec()
     variants: tuple[Variant, ...] = field(default_factory=tuple)
     source: str = field(default="<defaults>", compare=False)  # where it was loaded from
 
@@ -139,6 +167,9 @@ class StudySpec:
         for (section, key), default in ADDED_SETTINGS.items():
             if data[section].get(key, default) == default:
                 data[section].pop(key, None)
+        for section in ADDED_SECTIONS:
+            if not data[section]:
+                data.pop(section)
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -180,9 +211,14 @@ class StudySpec:
         if self.sampler.pruner not in PRUNERS:
             self._fail("sampler.pruner", f"{self.sampler.pruner!r} is unknown: choose {' or '.join(PRUNERS)}")
         if self.sampler.n_startup_trials < 0:
-            self._fail("sampler.n_startup_trials", "must be >= 0")
+            self._fail("sampler.n_startup_trials", f"{self.sampler.n_startup_trials} is out of "
+                       "range: must be >= 0 (the blind draws of all arms together)")
         if self.objective.penalty_s < 0:
             self._fail("objective.penalty_s", "must be >= 0")
+        members = self.confirmation.members
+        if members < 0 or 0 < members < MIN_CONFIRMATION_MEMBERS:
+            self._fail("confirmation.members", f"{members} is out of range: 0 (no confirmation) "
+                       f"or >= {MIN_CONFIRMATION_MEMBERS}")
 
     def _validate_stateful(self) -> None:
         for L in self.seq_lens:

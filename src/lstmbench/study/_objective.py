@@ -42,8 +42,10 @@ from typing import Any
 from lstmbench.errors import TrainingDiverged
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.storage import TrialHalted, TrialWriter, is_full, queued_params, stamped
+from lstmbench.study._confirm import CONFIRMATION, CONFIRMS, confirmation_spec
+from lstmbench.study._queue import retry_attrs
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
-from lstmbench.study._study import SWEEP
+from lstmbench.study._study import BLIND
 from lstmbench.trial import TrialResult
 
 SHORTEST_S = 1e-6  # floor of the objective's seconds: log10 of 0 would be -inf
@@ -102,7 +104,9 @@ def objective_value(result: TrialResult, train: TrainSpec, penalty_s: float) -> 
 
 
 def chosen_blind(spec: StudySpec, trial: Any) -> bool:
-    """Whether the sampler chose this trial's configuration without looking at any result.
+    """Whether the sampler chose this trial's configuration without looking at any result,
+    for a trial the queue did not mark (``chosen_blind`` in its queued attributes: a sweep's
+    plan decides it, and the sampler obeys).
 
     True for variant studies (a fixed list), the random sampler, and TPE's random start-up:
     counted after the suggestions, so a trial that finished meanwhile can only make the answer
@@ -126,6 +130,19 @@ class _BlindLatch:
     def __call__(self, trial: Any) -> bool:
         self.open = self.open and chosen_blind(self.spec, trial)
         return self.open
+
+
+def _configure(spec: StudySpec, trial: Any, blind: _BlindLatch) -> tuple[TrialSpec, dict[str, Any]]:
+    """Return the trial's configuration and the user attributes it starts with: a confirmation
+    re-runs its trial's configuration with more members (see ``_confirm``)."""
+    tspec, extra = trial_spec(spec, trial)
+    queued = trial.user_attrs
+    if queued.get(CONFIRMATION):
+        tspec = confirmation_spec(spec, tspec)
+        extra.update({CONFIRMATION: True, CONFIRMS: queued[CONFIRMS], BLIND: False})
+    else:
+        extra[BLIND] = queued[BLIND] if BLIND in queued else blind(trial)
+    return tspec, extra
 
 
 def result_attrs(result: TrialResult) -> dict[str, Any]:
@@ -170,10 +187,7 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
             # This trial ends FAIL; the same configuration is queued again for the next run.
             reason = str(exc) if isinstance(exc, TimeUp) else "interrupted (Ctrl-C or SIGTERM)"
             writer.flush({"fail_reason": reason})
-            trial.study.enqueue_trial(
-                queued_params(trial),
-                user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number},
-            )
+            trial.study.enqueue_trial(queued_params(trial), user_attrs=retry_attrs(trial))
             raise
         except optuna.TrialPruned:
             raise  # only with a pruner: every epoch is written already
@@ -187,8 +201,7 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
 
     def _objective(trial: optuna.Trial, writer: TrialWriter) -> float:
         with shielded():
-            tspec, extra = trial_spec(spec, trial)
-            extra["chosen_blind"] = blind(trial)
+            tspec, extra = _configure(spec, trial, blind)
             writer.flush({**extra, "spec": tspec.to_dict(), "seed": tspec.seed,
                           "worker": f"{socket.gethostname()}:{os.getpid()}"})
 

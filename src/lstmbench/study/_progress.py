@@ -126,6 +126,8 @@ class Progress:
         if "variant" in t.params:  # a variant study: name the variant and seed first
             config = f"{t.params['variant']} seed {t.params.get('seed')} ({config})"
         head = f"[{finished}/{self._total}] trial {t.number} {config}"
+        if attrs.get("confirmation"):  # see _confirm
+            head += f", confirming trial {attrs.get('confirms')} on fresh seeds"
         if t.state.name == "FAIL":
             # No reason stored: the worker died mid-trial and Optuna's heartbeat check failed it.
             reason = attrs.get("fail_reason") or "its worker stopped sending heartbeats"

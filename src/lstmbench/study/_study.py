@@ -12,16 +12,57 @@ from lstmbench.storage import SPEC, SPEC_HASH, VERSION
 
 SWEEP = "sweep"  # user attribute of every queued trial: which sweep asked for it
 OBJECTIVE_NAME = "log10 time to solution (s)"  # the objective as the dashboard names it
+# User attribute of a trial: its configuration was drawn without seeing any result. The queue
+# sets it on the trials it plans as blind draws; the sampler then draws them at random.
+BLIND = "chosen_blind"
 
 
 def make_sampler(spec: StudySpec) -> Any:
+    """Return the study's sampler: random, or random for the trials queued as blind draws and
+    TPE for the rest (see ``SamplerSpec``)."""
     import optuna
 
+    random = optuna.samplers.RandomSampler(seed=spec.seed)
     if spec.sampler.name == "random":
-        return optuna.samplers.RandomSampler(seed=spec.seed)
-    return optuna.samplers.TPESampler(
+        return random
+    # TPE's own random start-up still guards trials not queued as blind draws (planned by an
+    # older lstmbench, or run outside a sweep): it never models fewer than n_startup_trials.
+    tpe = optuna.samplers.TPESampler(
         seed=spec.seed, n_startup_trials=spec.sampler.n_startup_trials, multivariate=True, group=True
     )
+    return _blind_first(random, tpe)
+
+
+def _blind_first(random: Any, tpe: Any) -> Any:
+    """A sampler that draws trials queued with ``chosen_blind: true`` from ``random``, the others
+    from ``tpe``: which trials are blind is fixed when they are queued, never by how many trials
+    happen to have finished when a worker asks (which depends on the workers' timing)."""
+    import optuna
+
+    class BlindFirst(optuna.samplers.BaseSampler):
+        def _for(self, trial: Any) -> Any:
+            return random if trial.user_attrs.get(BLIND) is True else tpe
+
+        def infer_relative_search_space(self, study: Any, trial: Any) -> Any:
+            return self._for(trial).infer_relative_search_space(study, trial)
+
+        def sample_relative(self, study: Any, trial: Any, search_space: Any) -> Any:
+            return self._for(trial).sample_relative(study, trial, search_space)
+
+        def sample_independent(self, study: Any, trial: Any, name: str, distribution: Any) -> Any:
+            return self._for(trial).sample_independent(study, trial, name, distribution)
+
+        def before_trial(self, study: Any, trial: Any) -> None:
+            self._for(trial).before_trial(study, trial)
+
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            self._for(trial).after_trial(study, trial, state, values)
+
+        def reseed_rng(self) -> None:
+            random.reseed_rng()
+            tpe.reseed_rng()
+
+    return BlindFirst()
 
 
 def make_pruner(spec: StudySpec) -> Any:

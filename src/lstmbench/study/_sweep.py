@@ -28,6 +28,7 @@ from lstmbench.storage import (
     sqlite_path,
     storage_url,
 )
+from lstmbench.study._confirm import confirmation_lines
 from lstmbench.study._processes import Workers
 from lstmbench.study._progress import Progress
 from lstmbench.study._queue import not_queued, queue_trials
@@ -47,6 +48,7 @@ class SweepOutcome:
     left: int  # queued trials not run (timeout or interruption); the next run does them
     wall_s: float
     exit_code: int = 0
+    confirmations: tuple[str, ...] = ()  # per arm: its best trial and what confirmed it, or why not
 
 
 def run_sweep(
@@ -62,14 +64,17 @@ def run_sweep(
     quiet: bool = False,
     console: Console | None = None,
     storage_patience: float | None = None,
+    confirm: bool = True,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
     ``jobs`` worker processes (default: one per core; 1 runs in this process) queue the sweep's
     trials as they go and take them from the study's queue. ``trials=0`` only finishes what an
-    interrupted run left queued or planned. ``timeout`` counts from the call. A storage lost
-    mid-sweep is waited for ``storage_patience`` seconds (default: $LSTMBENCH_STORAGE_PATIENCE,
-    else 60), then ``StorageLost`` is raised.
+    interrupted run left queued or planned. The search trials of a study end with the
+    confirmation of each arm's best on fresh seeds (see ``_confirm``), unless ``confirm`` is
+    False (or the spec's ``confirmation.members`` is 0). ``timeout`` counts from the call.
+    A storage lost mid-sweep is waited for ``storage_patience`` seconds (default:
+    $LSTMBENCH_STORAGE_PATIENCE, else 60), then ``StorageLost`` is raised.
     """
     start, began = time.perf_counter(), time.time()
     console = console or Console(stderr=False)
@@ -83,7 +88,7 @@ def run_sweep(
     work_args = (url, name, study_spec, heartbeat, deadline, patience)
     with named_if_full(url, name):
         optuna_study = _open_study(url, name, study_spec, heartbeat)
-        sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials)
+        sweep_id, queued, queue, earlier = _plan(optuna_study, study_spec, trials, confirm)
     total = queued + len(queue) + sum(earlier.values())
     jobs = max(1, min(jobs or os.cpu_count() or 1, total or 1))
     progress = Progress(optuna_study, frozenset({sweep_id, *earlier}), total=total,
@@ -103,6 +108,12 @@ def run_sweep(
         failed=counts["FAIL"], pruned=counts["PRUNED"], left=left,
         wall_s=time.perf_counter() - start, exit_code=exit_code,
     )
+    if not exit_code:
+        resume = f"lstmbench sweep --study {name} --trials 0" + (
+            "" if storage is None else f" --storage {outcome.storage}")
+        outcome = replace(outcome, confirmations=tuple(Patience(patience).run(
+            lambda: confirmation_lines(optuna_study.get_trials(deepcopy=False), study_spec,
+                                       {sweep_id, *earlier}, confirm=confirm, resume=resume))))
     return _conclude(outcome, optuna_study, sweep_id, where, storage, console, quiet)
 
 
@@ -159,11 +170,12 @@ def _open_study(url: str, name: str, spec: StudySpec, heartbeat: int | None) -> 
     return study
 
 
-def _plan(study: Any, spec: StudySpec, trials: int | None) -> tuple[str, int, set[int], dict[str, int]]:
+def _plan(study: Any, spec: StudySpec, trials: int | None,
+          confirm: bool) -> tuple[str, int, set[int], dict[str, int]]:
     """Record this sweep's plan; return (its id, its trials, the trials queued before it, and
     what plans of earlier runs that stopped early have still to queue, by sweep id)."""
     # The plan only: the workers queue its trials a few at a time (see _queue).
-    sweep_id, queued = queue_trials(study, spec, trials)
+    sweep_id, queued = queue_trials(study, spec, trials, confirm=confirm)
     earlier = not_queued(study)
     earlier.pop(sweep_id, None)
     return sweep_id, queued, _waiting(study), earlier
@@ -189,6 +201,9 @@ def _conclude(outcome: SweepOutcome, study: Any, sweep_id: str, where: Any, stor
             style="yellow", highlight=False, soft_wrap=True,  # a command to copy: never wrapped
         )
         return outcome
+    if not quiet:
+        for line in outcome.confirmations:
+            console.print(f"confirmation · {line}", highlight=False, soft_wrap=True)
     if left and not quiet:
         console.print(f"timeout: {left} trials left queued; `lstmbench sweep --study {name} "
                       "--trials 0` runs them")

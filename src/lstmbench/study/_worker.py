@@ -39,9 +39,9 @@ from lstmbench.storage import (
     quiet_optuna,
     stored_state,
 )
-from lstmbench.study._queue import top_up
+from lstmbench.study._queue import retry_attrs, top_up
 from lstmbench.study._signals import Terminated, check_interrupted, interruptible
-from lstmbench.study._study import SWEEP, make_pruner, make_sampler
+from lstmbench.study._study import make_pruner, make_sampler
 
 
 def work(url: str, study_name: str, spec: StudySpec, *, index: int, heartbeat: int | None,
@@ -137,8 +137,7 @@ def _queue_again(study: Any, trial: Any) -> None:
     if stored_state(trial) != optuna.trial.TrialState.RUNNING:
         return  # finished meanwhile, or failed and queued again by another worker's heartbeat check
     trial.set_user_attr("fail_reason", "the storage was unreachable during the trial")
-    study.enqueue_trial(queued_params(trial),
-                        user_attrs={SWEEP: trial.user_attrs.get(SWEEP), "retry_of": trial.number})
+    study.enqueue_trial(queued_params(trial), user_attrs=retry_attrs(trial))
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
 
