@@ -8,7 +8,7 @@ import pytest
 from lstmbench.engines import make_engine
 from lstmbench.feeding import eval_set, train_batches
 from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 
 TASK = TaskSpec(n_sequences=40, seq_len=8)
 

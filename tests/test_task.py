@@ -7,7 +7,7 @@ import pytest
 
 from lstmbench.feeding import windows
 from lstmbench.spec import TaskSpec
-from lstmbench.task import ceiling, make_task, window_ceiling
+from lstmbench.tasks import ceiling, make_task, window_ceiling
 
 
 def test_task_matches_the_notebook_shape_and_is_deterministic():
@@ -76,7 +76,7 @@ def test_split_is_scikit_learns(n, test_size):
     """``stratified_split`` draws exactly what ``train_test_split(..., stratify=labels)`` draws."""
     from sklearn.model_selection import train_test_split
 
-    from lstmbench.task import stratified_split
+    from lstmbench.tasks import stratified_split
 
     for seed in range(40):
         labels = np.zeros(n, np.float32)

@@ -13,6 +13,7 @@ from lstmbench.spec._model import (
     TrainSpec,
     TrialSpec,
     describe_config,
+    n_windows,
 )
 from lstmbench.spec._study import (
     ARMS,
@@ -47,5 +48,6 @@ __all__ = [
     "divisors",
     "find_spec",
     "load_study_spec",
+    "n_windows",
     "shipped_studies",
 ]

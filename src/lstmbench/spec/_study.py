@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,10 @@ ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
 ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None,
-                  ("train", "programs"): "shared"}
+                  ("train", "programs"): "shared", ("task", "kind"): "first-bit",
+                  ("task", "n_info"): 3, ("task", "metric"): "", ("task", "tolerance"): 0.0,
+                  ("task", "path"): "", ("task", "sha256"): "", ("task", "n_features"): 0,
+                  ("task", "n_classes"): 0, ("task", "n_validation"): 0, ("task", "lag"): 0}
 
 
 class SpecError(UserError):
@@ -139,6 +143,9 @@ class StudySpec:
         for (section, key), default in ADDED_SETTINGS.items():
             if data[section].get(key, default) == default:
                 data[section].pop(key, None)
+        # A file is its name and its content: the same data in another folder is the same study.
+        if data["task"].get("path"):
+            data["task"]["path"] = os.path.basename(data["task"]["path"])
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -150,6 +157,8 @@ class StudySpec:
         """Refuse what cannot run, naming the file, the key and the fix."""
         self._validate_space()
         self._validate_sampler()
+        if not self.task.resolved:
+            return  # an npz file not read yet: its sizes are checked when it is
         if not self.variants:
             if "stateful" in self.space.arms:
                 self._validate_stateful()
