@@ -21,7 +21,11 @@ def register(sub: Any) -> None:
     p.add_argument("--spec", default=None,
                    help="study spec: a TOML file or a shipped study name (default: default; "
                         "shipped: default, memory-horizon, seed-notebook)")
-    p.add_argument("--study", default=None, help="study name (default: the spec's name)")
+    p.add_argument("--study", default=None,
+                   help="study name (default: the spec's name; with --data, the file's)")
+    p.add_argument("--data", default=None, metavar="FILE.npz",
+                   help="your own sequences in place of the spec's task: x (N, L) or (N, L, F), "
+                        "y (N,) classes or floats, optionally x_val, y_val, lag (docs/tasks.md)")
     add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=None,
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout, seed=args.seed,
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
+        data=args.data,
     )
     if not args.quiet and outcome.exit_code in (0, 1):  # not interrupted: conclude
         # Imported only now: the workers start sooner (run_sweep spawns them first thing).

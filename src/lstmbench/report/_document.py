@@ -110,6 +110,8 @@ def _header(s: Summary) -> str:
     if left_out:
         text += f" ({left_out} not completed, left out of every number below)"
     text += "."
+    if s.task:
+        text += f" {s.task}"
     if s.target is not None:
         text += f" Converged means validation accuracy ≥ {s.target:g}."
     return text

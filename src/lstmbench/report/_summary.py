@@ -35,6 +35,7 @@ from lstmbench.report._groups import (
     windows,
 )
 from lstmbench.report._stats import Estimate, TestResult, mean_share, median
+from lstmbench.report._task import task_line
 from lstmbench.report._verdict import verdict_text
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -114,6 +115,7 @@ class Summary:
     environment: tuple[tuple[str, str], ...]
     extra: tuple[Table, ...] = field(default=())  # sections of other study kinds, in order
     importances_skipped: bool = False  # not computed (they load scikit-learn: seconds)
+    task: str = ""  # the task or the user's file, and how validation is scored (report._task)
 
     @property
     def trials(self) -> int:
@@ -155,6 +157,7 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
         environment=tuple(environment if environment is not None else _environment(done)),
         extra=tuple(extra),
         importances_skipped=importances_skipped,
+        task=task_line(spec),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lstmbench.report import _format as f
+from lstmbench.report._task import lag_windows
 
 if TYPE_CHECKING:
     from lstmbench.report._groups import WindowRow
@@ -38,7 +39,7 @@ def verdict_text(arms: tuple[ArmSummary, ...], tests: tuple[TestResult, ...],
     words.append(f"Over every trial, {first.converged} of {first.members} {first.arm} seeds and "
                  f"{second.converged} of {second.members} {second.arm} seeds converged.")
     short, whole = _split(windows)
-    words += _windows(short, whole)
+    words += _windows(short, whole, first_bit=all(w.task in (None, "first-bit") for w in windows))
     words += _cost(first, second)
     words += _answer(first, second, primary, short)
     few = [a for a in (first, second) if a.converged_share.n < FEW]
@@ -64,14 +65,17 @@ def _prob(a: ArmSummary) -> str:
 
 
 def _split(windows: tuple[WindowRow, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Return (members, converged) of stateless windows shorter than the sequence, and of whole ones."""
-    short = [w for w in windows if w.window < w.seq_len]
-    whole = [w for w in windows if w.window >= w.seq_len]
+    """Return (members, converged) of stateless windows shorter than the task's lag (the
+    sequence, where the lag is unknown), and of windows that cover it."""
+    short = [w for w in windows if not w.covers_lag]
+    whole = [w for w in windows if w.covers_lag]
     return ((sum(w.members for w in short), sum(w.converged for w in short)),
             (sum(w.members for w in whole), sum(w.converged for w in whole)))
 
 
-def _windows(short: tuple[int, int], whole: tuple[int, int]) -> list[str]:
+def _windows(short: tuple[int, int], whole: tuple[int, int], *, first_bit: bool) -> list[str]:
+    if not first_bit:
+        return lag_windows(short, whole)
     out = []
     if short[0]:
         n, conv = short

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from lstmbench.spec._model import (
     ENGINES,
+    KINDS,
     MEMBER_SEED_STRIDE,
+    METRICS,
     NOTEBOOK_ENGINES,
     NOTEBOOK_FORMS,
+    REGRESSION_TOLERANCE,
     XLA,
     ModelConfig,
     TaskSpec,
@@ -30,9 +33,12 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "KINDS",
     "MEMBER_SEED_STRIDE",
+    "METRICS",
     "NOTEBOOK_ENGINES",
     "NOTEBOOK_FORMS",
+    "REGRESSION_TOLERANCE",
     "XLA",
     "ModelConfig",
     "ObjectiveSpec",

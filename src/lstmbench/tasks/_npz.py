@@ -48,7 +48,7 @@ def resolve(spec: TaskSpec, *, fits: Callable[[TaskSpec], None] | None = None) -
     """
     path = Path(spec.path)
     with _open(path) as npz:
-        shapes = {name: _shape(npz, path, name) for name in ARRAYS if f"{name}.npy" in npz.namelist()}
+        shapes = {name: _shape(npz, path, name) for name in ARRAYS if name in npz.files}
         _check_shapes(path, shapes)
         y = _array(npz, path, "y")
         y_val = _array(npz, path, "y_val") if "y_val" in shapes else None

@@ -31,8 +31,9 @@ def resolve(spec: TaskSpec, *, fits: Callable[[TaskSpec], None] | None = None) -
 
 def with_data(study: StudySpec, data: str | None = None, *,
               fits: Callable[[StudySpec], None] | None = None) -> StudySpec:
-    """Return ``study`` on its data: the file ``data`` (``--data``) in place of its task, or its
-    own ``[task] kind = "npz"`` (a relative path is read from the spec file's folder).
+    """Return ``study`` on its data: the file ``data`` (``--data``) in place of its task, the
+    study named after the file; or its own ``[task] kind = "npz"`` (a relative path is read
+    from the spec file's folder).
 
     The space follows the file: timesteps among the divisors of its L, batch sizes that its N
     can fill. ``fits`` (the memory check) sees the study before the sequences are loaded.
@@ -43,6 +44,7 @@ def with_data(study: StudySpec, data: str | None = None, *,
                             "notebook's); give a search-space study (--spec default)")
         task = TaskSpec(kind="npz", path=data, val_fraction=study.task.val_fraction,
                         metric=study.task.metric, tolerance=study.task.tolerance)
+        study = dataclasses.replace(study, name=Path(data).stem)
     elif study.task.kind == "npz":
         task = study.task
         path = Path(task.path)
