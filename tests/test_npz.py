@@ -175,3 +175,28 @@ def test_stateful_learns_step_0_of_noisy_features_and_a_short_window_stays_at_ch
     # 40 validation sequences, 20 per class: a guess is right half the time; the best of 4
     # members x 8 epochs stays below 0.75 (0.5 + 3.2 standard deviations of one guess)
     assert not r["converged"] and r["best_val_accuracy"] < 0.75
+
+
+@pytest.mark.slow
+def test_a_sweep_of_a_file_then_its_report_names_the_file_and_the_metric(tmp_path, capsys):
+    x, y = sequences(n=40, L=5, F=3, seed=2)
+    data = save(tmp_path / "series.npz", x=x, y=y, lag=np.array(5))
+    spec = tmp_path / "quick.toml"
+    spec.write_text("[train]\nepochs = 4\nreplicates = 2\n[sampler]\nname = \"random\"\n")
+    db = f"sqlite:///{tmp_path / 'series.db'}"
+    assert main(["sweep", "--data", str(data), "--spec", str(spec), "--trials", "12",
+                 "--storage", db, "--jobs", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["report", "--storage", db, "--study", "series", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "series.npz" in report["task"] and "final" in report["task"]
+    assert report["states"] == {"COMPLETE": 12}
+    assert {w["lag"] for w in report["windows"]} == {5}
+    # the same study from another file is refused like a different spec
+    x[0, 0, 0] += 1.0
+    (tmp_path / "other").mkdir()
+    other = save(tmp_path / "other" / "series.npz", x=x, y=y, lag=np.array(5))
+    assert main(["sweep", "--data", str(other), "--spec", str(spec), "--trials", "1",
+                 "--storage", db, "--jobs", "1", "--quiet"]) == 1  # as any other spec's change
+    err = capsys.readouterr().err
+    assert "different spec" in err and "task.sha256" in err

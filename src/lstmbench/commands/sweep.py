@@ -20,7 +20,8 @@ def register(sub: Any) -> None:
                         " 0: only what an interrupted run left queued)")
     p.add_argument("--spec", default=None,
                    help="study spec: a TOML file or a shipped study name (default: default; "
-                        "shipped: default, memory-horizon, seed-notebook)")
+                        "shipped: default, seed-notebook, memory-horizon, two-sequence, adding, "
+                        "temporal-order, lag-horizon, a-vs-a)")
     p.add_argument("--study", default=None,
                    help="study name (default: the spec's name; with --data, the file's)")
     p.add_argument("--data", default=None, metavar="FILE.npz",

@@ -129,8 +129,13 @@ class StudySpec:
         return dataclasses.replace(self.task, seq_len=seq_len)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the spec as stored with its study. A data file is its name and its content
+        (``task.sha256``): the same file in another folder, or on another machine, is the same
+        study."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        if data["task"].get("path"):
+            data["task"]["path"] = os.path.basename(data["task"]["path"])
         return data
 
     def hash(self) -> str:
@@ -143,9 +148,6 @@ class StudySpec:
         for (section, key), default in ADDED_SETTINGS.items():
             if data[section].get(key, default) == default:
                 data[section].pop(key, None)
-        # A file is its name and its content: the same data in another folder is the same study.
-        if data["task"].get("path"):
-            data["task"]["path"] = os.path.basename(data["task"]["path"])
         blob = json.dumps(data, sort_keys=True, default=list).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
