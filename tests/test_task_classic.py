@@ -164,3 +164,41 @@ def test_heads_metrics_and_tolerances_per_task():
     assert heads["adding"].tolerance == 0.04 and heads["two-sequence"].tolerance is None
     assert Task(TaskSpec(kind="adding", tolerance=0.1)).tolerance == 0.1
     assert Task(TaskSpec(kind="adding", metric="per-sample")).metric == "per-sample"
+
+
+@pytest.mark.parametrize(("kind", "head"), [("two-sequence", "binary"), ("adding", "linear"),
+                                            ("temporal-order", "softmax")])
+def test_train_runs_each_built_in_task(kind, head, capsys):
+    import json
+
+    from lstmbench.cli import main
+
+    assert main(["train", "--task", kind, "--stateful", "--timesteps", "5", "--batch-size", "10",
+                 "--epochs", "2", "--replicates", "2", "--all-epochs", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["spec"]["task"]["kind"] == kind and r["metric"] == "final"
+    assert r["tolerance"] == (0.04 if kind == "adding" else None)
+    assert r["epochs_run"] == 2 and len(r["member_val_accuracy"]) == 2
+    assert all(0.0 <= v <= 1.0 for curve in r["member_val_accuracy"] for v in curve)
+    assert r["ceiling"] == 1.0  # stateful: the whole sequence is seen
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["--task", "adding", "--noise", "0.1"], ["--noise", "first-bit's"]),
+    (["--task", "adding", "--seq-len", "4"], ["seq_len=4", "adding", ">= 6"]),
+    (["--task", "temporal-order", "--sequences", "6"], ["n_sequences=6", ">= 8"]),
+    (["--data", "x.npz", "--seq-len", "30"], ["--seq-len", "its own sequences"]),
+    (["--task", "adding", "--data", "x.npz"], ["not allowed with argument"]),
+])
+def test_task_flags_are_refused_in_one_line(argv, names, capsys):
+    from lstmbench.cli import main
+
+    try:
+        code = main(["train", *argv])
+    except SystemExit as exc:  # argparse's own refusal
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(("lstmbench", "usage"))
+    for name in names:
+        assert name in err

@@ -124,7 +124,9 @@ def spec_from_args(args: argparse.Namespace, task: TaskSpec | None = None) -> Tr
         model = ModelConfig(
             stateful=False,
             window=window,
-            batch_size=(min(11, n_windows(task, window)) if args.batch_size is None
+            # 11 (the notebook's), or every window of a small task; a window longer than the
+            # sequence is refused by the model's check, naming the window
+            batch_size=(min(11, max(1, n_windows(task, window))) if args.batch_size is None
                         else args.batch_size),
             units=args.units,
         )
