@@ -192,6 +192,9 @@ def test_a_sweep_of_a_file_then_its_report_names_the_file_and_the_metric(tmp_pat
     assert "series.npz" in report["task"] and "final" in report["task"]
     assert report["states"] == {"COMPLETE": 12}
     assert {w["lag"] for w in report["windows"]} == {5}
+    # a trial of the file replays to the same numbers against the same file
+    assert main(["train", "--study", "series", "--trial", "0", "--storage", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["matches"]
     # the same study from another file is refused like a different spec
     x[0, 0, 0] += 1.0
     (tmp_path / "other").mkdir()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lstmbench.errors import UserError
 from lstmbench.spec import TaskSpec
 from lstmbench.tasks import Task
+
+if TYPE_CHECKING:
+    from lstmbench.report._groups import WindowRow
 
 METRIC_WORDS = {
     "per-sample": "every window (stateless) and every chunk (stateful) of a validation sequence "
@@ -69,3 +72,15 @@ def lag_windows(short: tuple[int, int], whole: tuple[int, int]) -> list[str]:
         n, conv = whole
         out.append(f"With a window that covers the lag, {conv} of {n} stateless seeds converged.")
     return out
+
+
+def window_note(windows: tuple[WindowRow, ...]) -> str:
+    """Return the note under the stateless windows' table: what its ceiling means."""
+    if all(w.task in (None, "first-bit") for w in windows):
+        return ("Ceiling: the best validation accuracy any stateless model can reach with that "
+                "window (only the window at step 0 sees the first bit).")
+    return ("Ceiling: the best validation score a stateless model can reach with that window, "
+            "where it is known exactly (— where it is not: the user's data, or a window that sees "
+            "part of what the target depends on); a window blind to it can do no better than a "
+            "guess that ignores the input, give or take chance on a small validation split. A "
+            "window that covers the lag holds every step the target depends on.")

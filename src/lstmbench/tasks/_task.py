@@ -78,7 +78,9 @@ class Task:
         The whole sequence seen (stateful, or a window of ``seq_len`` steps): 1. first-bit
         scored per sample: the majority label of each distinct window (the notebook's 0.545 for
         W = 10). Scored on the final window: 1 when it spans the lag, the best guess that
-        ignores the input when it is blind. None otherwise, and for the user's data.
+        ignores the input when it is blind (its content is drawn independently of the target:
+        a model can beat that guess on a finite split only by chance). None otherwise, and for
+        the user's data.
         """
         if self.spec.kind == "npz":
             return None
