@@ -192,6 +192,7 @@ def test_a_sweep_of_a_file_then_its_report_names_the_file_and_the_metric(tmp_pat
     assert "series.npz" in report["task"] and "final" in report["task"]
     assert report["states"] == {"COMPLETE": 12}
     assert {w["lag"] for w in report["windows"]} == {5}
+    assert "first bit" not in report["verdict"]
     # a trial of the file replays to the same numbers against the same file
     assert main(["train", "--study", "series", "--trial", "0", "--storage", db, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["matches"]

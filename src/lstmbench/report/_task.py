@@ -52,7 +52,7 @@ def task_line(spec: dict[str, Any] | None) -> str:
             if s.kind == "npz" else f"{s.kind} ({s.n_sequences} sequences of {s.seq_len} steps)")
     scored = f"{task.metric}: {METRIC_WORDS[task.metric]}"
     right = ("right when |error| < " + f"{task.tolerance:g}" if task.tolerance is not None
-             else "right when the predicted class is")
+             else "right when its most probable class is the target")
     lag = f"; its lag is {task.lag} steps" if task.lag is not None else ""
     return f"Task: {what}. Score: {scored}, {right}{lag}."
 
