@@ -58,11 +58,9 @@ def dimensions(task: TaskSpec) -> Dimensions:
 
 def estimate(spec: TrialSpec) -> Footprint:
     """Return the estimated peak memory of training ``spec`` in this process."""
-    task, model, dims = spec.task, spec.model, dimensions(spec.task)
-    n, L, F = dims.n_train + dims.n_val, dims.steps, dims.features
-    data = 2 * n * L * F * FLOAT  # the sequences, and the split's copy of them
-    if task.noise > 0 or task.kind != "first-bit":
-        data += n * L * F * (8 + 1)  # float64 draws (noise, values), then a mask or a copy
+    model, dims = spec.model, dimensions(spec.task)
+    n, L, F = dims.n_train + dims.n_val, dims.seq_len, dims.features
+    data = 2 * n * L * F * FLOAT + dims.making  # the sequences, the split's copy, making them
     steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
     samples = n * per_seq  # training and validation samples together
     windows = LAYOUT_COPIES * samples * steps * F * FLOAT  # type: ignore[operator]
@@ -78,7 +76,7 @@ def _model_bytes(dims: Dimensions, model: ModelConfig) -> int:
     train = B * T * 4 * U * (U + 8)
     # Evaluation: every validation sample at once, a chunk's inputs (N, T, 4U) and one step's
     # product (N, U, 4U) live together.
-    N = dims.n_val * (1 if model.stateful else dims.steps - model.window + 1)  # type: ignore[operator]
+    N = dims.n_val * (1 if model.stateful else dims.seq_len - model.window + 1)  # type: ignore[operator]
     evaluation = N * 4 * U * (T + U + 4)
     return (weights + train + evaluation) * FLOAT
 

@@ -109,14 +109,26 @@ def make_task(spec: TaskSpec, seed: int) -> TaskData:
 class Dimensions:
     """Every size of a task's data that memory depends on."""
 
-    n_train: int
-    n_val: int
-    steps: int
-    features: int
-    outputs: int
+    n_train: int  # training sequences
+    n_val: int  # validation sequences
+    seq_len: int  # steps per sequence
+    features: int  # F: inputs per step
+    outputs: int  # the model's output units (classes of a softmax head, else 1)
+    making: int  # bytes the task's generator holds besides its sequences while it makes them
 
 
 def dimensions(spec: TaskSpec) -> Dimensions:
-    """Return the task's sequences, steps, features and model outputs (from the spec alone)."""
-    return Dimensions(n_train=spec.n_train, n_val=spec.n_val, steps=spec.seq_len,  # type: ignore[arg-type]
-                      features=spec.features, outputs=Task(spec).head.n_outputs)
+    """Return the task's sequences, steps, features, model outputs and generator's scratch bytes
+    (from the spec alone: an npz task's sizes are its file's, read when it was resolved)."""
+    n, L, F = spec.n_sequences, spec.seq_len, spec.features
+    cells = n * L  # type: ignore[operator]
+    making = {
+        # first-bit's noise: float64 draws, then a bool mask, for every step after the first
+        "first-bit": n * (L - 1) * (8 + 1) if spec.noise > 0 else 0,  # type: ignore[operator]
+        "two-sequence": 8 * cells,  # the float64 noise before it is cast
+        "adding": 16 * cells,  # float64 values, their float32 copy and the markers
+        "temporal-order": 8 * cells,  # the int64 symbols before they are one-hot
+        "npz": 8 * cells * F,  # the file's arrays as stored (float64 at most) before the cast
+    }[spec.kind]
+    return Dimensions(n_train=spec.n_train, n_val=spec.n_val, seq_len=L,  # type: ignore[arg-type]
+                      features=F, outputs=Task(spec).head.n_outputs, making=making)
