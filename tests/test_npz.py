@@ -139,8 +139,10 @@ def test_a_study_records_the_file_and_refuses_another(tmp_path):
     x[0, 1, 1] += 1.0
     changed = save(tmp_path / "elsewhere" / "a.npz", x=x, y=y)
     assert with_data(load_study_spec("default"), str(changed)).hash() != study.hash()
-    # the space follows the file: 36 training sequences, 5 steps
-    assert max(study.space.stateful_batch_size) <= 36 and study.timesteps_choices == (1, 5)
+    # the space follows the file: 36 training sequences (the default sizes, made for 90, scaled
+    # by 36 / 90), 5 steps
+    assert study.space.stateful_batch_size == (1, 2, 4, 12)
+    assert study.space.stateless_batch_size == (4, 12, 36) and study.timesteps_choices == (1, 5)
     # a stored trial's spec must still match its file
     with pytest.raises(UserError, match="changed since"):
         resolve(dataclasses.replace(study.task, path=str(changed)))

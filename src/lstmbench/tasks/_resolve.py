@@ -8,8 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lstmbench.errors import UserError
-from lstmbench.spec import StudySpec, TaskSpec, n_windows
+from lstmbench.spec import SearchSpace, StudySpec, TaskSpec, n_windows
 from lstmbench.tasks import _npz
+
+DEFAULTS = SearchSpace()
+FIRST_BIT_TRAIN = TaskSpec().n_train  # the 90 training sequences the default sizes were made for
 
 
 def resolve(spec: TaskSpec, *, fits: Callable[[TaskSpec], None] | None = None) -> TaskSpec:
@@ -62,20 +65,28 @@ def with_data(study: StudySpec, data: str | None = None, *,
 
 
 def _fitted(study: StudySpec, task: TaskSpec) -> StudySpec:
-    """``study`` on ``task``: values of the space the task's sizes cannot take are dropped
-    (all of them: the largest it can take instead)."""
+    """``study`` on ``task``: timesteps among the divisors of its L; batch sizes from its N.
+
+    Batch sizes the spec leaves at lstmbench's defaults (made for first-bit's 90 training
+    sequences) scale with the file's training sequences, so that an epoch has as many updates
+    as there; sizes a spec names are kept where the file can fill them (none: the largest it
+    can).
+    """
     s, L = study.space, task.seq_len
     timesteps = tuple(t for t in s.timesteps if L % t == 0)  # empty: every divisor of L
-    stateful = _fitting(s.stateful_batch_size, task.n_train)
     high = min(s.window_high or L, L)
-    stateless = _fitting(s.stateless_batch_size, n_windows(task, high))
-    space = dataclasses.replace(s, timesteps=timesteps if timesteps or not s.timesteps else (),
-                                window_low=min(s.window_low, L), window_high=s.window_high and high,
-                                stateful_batch_size=stateful, stateless_batch_size=stateless)
+    space = dataclasses.replace(
+        s, timesteps=timesteps, window_low=min(s.window_low, L),
+        window_high=s.window_high and high,
+        stateful_batch_size=_sizes(s.stateful_batch_size, DEFAULTS.stateful_batch_size,
+                                   task.n_train, task.n_train),
+        stateless_batch_size=_sizes(s.stateless_batch_size, DEFAULTS.stateless_batch_size,
+                                    task.n_train, n_windows(task, high)))
     return dataclasses.replace(study, task=task, space=space)
 
 
-def _fitting(sizes: tuple[int, ...], most: int) -> tuple[int, ...]:
+def _sizes(sizes: tuple[int, ...], defaults: tuple[int, ...], n_train: int,
+           most: int) -> tuple[int, ...]:
+    if sizes == defaults:
+        sizes = tuple(sorted({max(1, round(b * n_train / FIRST_BIT_TRAIN)) for b in sizes}))
     return tuple(b for b in sizes if b <= most) or (most,)
-
-
