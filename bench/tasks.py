@@ -3,7 +3,8 @@
 Per task (its defaults, docs/tasks.md) and per arm, one configuration trained with K seeds side
 by side (``lstmbench.trial.run_trial``, the compiled engine):
 
-- stateful: chunks of ``T`` steps, ``B`` sequences a batch;
+- stateful: chunks of ``T`` steps, ``B`` sequences a batch (adding: also chunks of 5 steps,
+  which the value must cross without a gradient);
 - stateless: the shortest window that covers the task's lag, the whole sequence, and the
   longest blind window (which must stay at its ceiling); the best of them is reported.
 
@@ -15,7 +16,7 @@ two-sequence and ~74,000 for adding at T = 100). Last, ``adding`` at T = 100: wh
 fast a stateful LSTM solves it on this machine.
 
 Usage: python bench/tasks.py [--replicates 4] [--tasks two-sequence,adding,temporal-order]
-                             [--long-epochs 40] [--json bench/results/tasks.json]
+                             [--long-epochs 100] [--json bench/results/tasks.json]
 The machine is usually shared: the load average is recorded before and after every run.
 """
 
@@ -34,10 +35,12 @@ from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
 from lstmbench.tasks import Task
 
 PAPER = {"two-sequence": 58_000, "adding": 74_000}  # training sequences at T = 100
-# (T, B, units, epochs) of the stateful configuration, (B, units, epochs) of the stateless ones
-STATEFUL = {"two-sequence": (5, 10, 16, 20), "adding": (5, 10, 16, 60),
-            "temporal-order": (5, 10, 16, 40)}
-STATELESS = {"two-sequence": (30, 16, 30), "adding": (90, 16, 60), "temporal-order": (30, 16, 40)}
+# (T, B, units, epochs) of the stateful configurations, (B, units, epochs) of the stateless ones.
+# adding twice: chunks of the whole sequence (T = L, the gradient sees every step) and of 5
+# steps (the value must cross chunk boundaries the gradient does not)
+STATEFUL = {"two-sequence": [(5, 10, 16, 20)], "adding": [(20, 10, 16, 60), (5, 10, 16, 60)],
+            "temporal-order": [(5, 10, 16, 40)]}
+STATELESS = {"two-sequence": (30, 16, 30), "adding": (30, 16, 60), "temporal-order": (30, 16, 40)}
 
 
 def run(task: TaskSpec, model: ModelConfig, epochs: int, replicates: int) -> dict[str, Any]:
@@ -71,9 +74,8 @@ def run(task: TaskSpec, model: ModelConfig, epochs: int, replicates: int) -> dic
 def bench_task(kind: str, replicates: int) -> dict[str, Any]:
     task = TaskSpec(kind=kind)
     t = Task(task)
-    T, B, U, epochs = STATEFUL[kind]
-    stateful = run(task, ModelConfig(stateful=True, timesteps=T, batch_size=B, units=U),
-                   epochs, replicates)
+    stateful = [run(task, ModelConfig(stateful=True, timesteps=T, batch_size=B, units=U),
+                    epochs, replicates) for T, B, U, epochs in STATEFUL[kind]]
     Bw, Uw, epochs_w = STATELESS[kind]
     windows = sorted({t.lag, task.seq_len, t.blind})
     stateless = [run(task, ModelConfig(stateful=False, window=W, batch_size=Bw, units=Uw),
@@ -82,8 +84,9 @@ def bench_task(kind: str, replicates: int) -> dict[str, Any]:
                                          r["best_score"]))
     return {"task": kind, "n_sequences": task.n_sequences, "n_train": task.n_train,
             "seq_len": task.seq_len, "lag": t.lag, "blind": t.blind, "metric": t.metric,
-            "paper_sequences_T100": PAPER.get(kind), "stateful": stateful,
-            "stateless": stateless, "best_stateless_window": best["window"]}
+            "paper_sequences_T100": PAPER.get(kind), "stateful": stateful[0],
+            "stateful_more": stateful[1:], "stateless": stateless,
+            "best_stateless_window": best["window"]}
 
 
 def bench_adding_long(replicates: int, epochs: int) -> dict[str, Any]:
@@ -110,7 +113,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--replicates", type=int, default=4)
     p.add_argument("--tasks", default="two-sequence,adding,temporal-order")
-    p.add_argument("--long-epochs", type=int, default=40,
+    p.add_argument("--long-epochs", type=int, default=100,
                    help="epochs of adding at T = 100 (0: skip it)")
     p.add_argument("--json", default="bench/results/tasks.json")
     args = p.parse_args()
@@ -118,7 +121,7 @@ def main() -> None:
     long = bench_adding_long(args.replicates, args.long_epochs) if args.long_epochs else None
     rows = []
     for r in results:
-        rows.append(_row(r["task"], "stateful", r["stateful"]))
+        rows += [_row(r["task"], "stateful", f) for f in [r["stateful"], *r["stateful_more"]]]
         rows += [_row(r["task"], "stateless" + (" (best)" if s["window"] == r["best_stateless_window"]
                                                 else ""), s) for s in r["stateless"]]
     if long is not None:
