@@ -10,7 +10,11 @@
 - ``compiled``  lstmbench's default engine through ``run_trial`` (XLA on), in the shared program a
   sweep runs it in (B=1 padded to 2 samples, one-step chunks in a loop of 20), ``compiled-exact``
   in a program of the configuration's own shapes (``[train] programs = "exact"``), and
-  ``compiled-nojit`` (the shared program without XLA) for the compile-time / epoch-time trade-off.
+  ``compiled-nojit`` (the shared program without XLA) for the compile-time / epoch-time trade-off;
+- ``train``     what ``lstmbench train --batch-size B --all-epochs`` runs (the spec its command line
+  builds: today the compiled engine in a program of the configuration's own shapes), and
+  ``train-k16`` the same with ``--replicates 16`` (B=1): the ``*_vs_train`` ratios and
+  ``train_k16_vs_k1_b1`` are measured on these rows;
 
 - ``population`` K = 1, 4, 16, 64 members of one configuration in one compiled program
   (``bench/_population.py``): epoch ms of the population and per member. ``--population-only``
@@ -110,23 +114,46 @@ def bench_lstmbench(engine: str, batch_size: int, seeds: Iterable[int], *, jit: 
 def _trials(engine: str, batch_size: int, seeds: Iterable[int], *, xla: str,
             shuffle: bool = True, programs: str = "shared") -> Samples:
     """One trial per seed of ``engine``, run for the whole epoch budget; epochs 2.. pooled."""
-    from lstmbench.engines import _compiled
     from lstmbench.spec import TrainSpec, TrialSpec
-    from lstmbench.trial import run_trial
 
     out = Samples()
     for rep in seeds:
-        _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
-        spec = TrialSpec(model=_model_config(batch_size), seed=rep,
-                         train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
-                                         stop_at_convergence=False, shuffle=shuffle, xla=xla,
-                                         programs=programs))
-        r = run_trial(spec)
-        out.epoch_s += [ms / 1e3 for ms in r.train_ms[1:]]
-        out.converge_s.append(r.time_to_converge_s)
-        out.conv_epochs.append(r.convergence_epoch)
-        out.compile_s.append(r.compile_s)
+        out.extend(_run(TrialSpec(model=_model_config(batch_size), seed=rep,
+                                  train=TrainSpec(epochs=EPOCHS[batch_size], engine=engine,
+                                                  stop_at_convergence=False, shuffle=shuffle,
+                                                  xla=xla, programs=programs))))
     return out
+
+
+def train_spec(batch_size: int, seed: int, replicates: int = 1) -> Any:
+    """The spec ``lstmbench train`` runs for these flags, built as the command builds it (every
+    other setting the command's default), for the whole epoch budget."""
+    from lstmbench.cli import build_parser
+    from lstmbench.commands.train import spec_from_args
+
+    return spec_from_args(build_parser().parse_args([
+        "train", "--batch-size", str(batch_size), "--epochs", str(EPOCHS[batch_size]),
+        "--all-epochs", "--seed", str(seed), "--units", str(UNITS),
+        "--replicates", str(replicates)]))
+
+
+def bench_train(batch_size: int, seeds: Iterable[int], *, replicates: int = 1) -> Samples:
+    """One ``lstmbench train`` run per seed; epochs 2.. pooled."""
+    out = Samples()
+    for rep in seeds:
+        out.extend(_run(train_spec(batch_size, rep, replicates)))
+    return out
+
+
+def _run(spec: Any) -> Samples:
+    """One trial of ``spec``, compile included (no program kept from an earlier repetition)."""
+    from lstmbench.engines import _compiled
+    from lstmbench.trial import run_trial
+
+    _compiled._programs.clear()  # every repetition pays its compile: a fresh trial
+    r = run_trial(spec)
+    return Samples(epoch_s=[ms / 1e3 for ms in r.train_ms[1:]], converge_s=[r.time_to_converge_s],
+                   compile_s=[r.compile_s], conv_epochs=[r.convergence_epoch])
 
 
 # --------------------------------------------------------------------------- keras fit
@@ -278,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     tensorflow()
     load_before = os.getloadavg()
     want = set(args.only or ["notebook", "keras", "keras-fit", "compiled", "compiled-exact",
-                             "compiled-nojit", "population"])
+                             "compiled-nojit", "train", "train-k16", "population"])
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
     for B in (1, 10):
@@ -291,9 +318,12 @@ def main(argv: list[str] | None = None) -> int:
             "compiled-nojit": lambda seeds, B=B: bench_lstmbench("compiled", B, seeds, jit=False),
             "keras-fit": lambda seeds, B=B: _fit_and_check(B, seeds, checks),
             "keras": lambda seeds, B=B: bench_lstmbench("keras", B, seeds),
+            "train": lambda seeds, B=B: bench_train(B, seeds),
+            "train-k16": lambda seeds, B=B: bench_train(B, seeds, replicates=16),
             "notebook": bench_notebook,
         }
-        methods = [m for m in runs if m in want and (m != "notebook" or B == 1)]
+        b1_only = ("notebook", "train-k16")
+        methods = [m for m in runs if m in want and (m not in b1_only or B == 1)]
         pooled = {m: Samples() for m in methods}
         for rep in range(args.reps):
             for m in methods:
@@ -304,8 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                   if "population" in want else None)
     load_after = os.getloadavg()
 
-    def ratio(a: float | None, b: float | None) -> float | None:
-        return round(a / b, 1) if a and b else None
+    def ratio(a: float | None, b: float | None, digits: int = 1) -> float | None:
+        return round(a / b, digits) if a and b else None
 
     result = {
         "benchmark": "engines",
@@ -328,7 +358,16 @@ def main(argv: list[str] | None = None) -> int:
                                      _median(rows, "compiled", 1)),
             "nojit_vs_jit_b10": ratio(_median(rows, "compiled-nojit", 10),
                                       _median(rows, "compiled", 10)),
+            # What `lstmbench train` runs by default, against the notebook's loop at B=1 and
+            # Keras fit at B=10; and 16 members against one (epoch of the population).
+            "notebook_vs_train": ratio(_median(rows, "notebook", 1), _median(rows, "train", 1)),
+            "keras_fit_vs_train": ratio(_median(rows, "keras-fit", 10),
+                                        _median(rows, "train", 10)),
+            "train_k16_vs_k1_b1": ratio(_median(rows, "train-k16", 1), _median(rows, "train", 1),
+                                        digits=2),
         },
+        "train_defaults": {k: getattr(train_spec(1, 0).train, k)
+                           for k in ("engine", "programs", "xla")},
         "checks": checks,
         "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": load_after},
     }

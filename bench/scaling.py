@@ -42,7 +42,7 @@ def _rss_mb() -> float:
 
 def run_point(arm: str, n_sequences: int, seq_len: int, epochs: int) -> dict[str, Any]:
     """One point, in this process: what the parent reads back as JSON."""
-    from lstmbench.engines import make_engine
+    from lstmbench.engines import make_population
     from lstmbench.engines._tf import tensorflow
     from lstmbench.feeding import eval_set, train_batches
     from lstmbench.spec import ModelConfig, TaskSpec, TrialSpec
@@ -56,16 +56,20 @@ def run_point(arm: str, n_sequences: int, seq_len: int, epochs: int) -> dict[str
     task = TaskSpec(n_sequences=n_sequences, seq_len=seq_len)
     spec = TrialSpec(model=model, task=task, seed=0)
     data = make_task(task, 0)
-    batches = train_batches(data.x_train, data.y_train, model, seed=0, epoch=1, shuffle=True)
+
+    def batches_of(epoch: int) -> Any:  # one model: the compiled population of one
+        return train_batches(data.x_train, data.y_train, model, seed=0, epoch=epoch,
+                             shuffle=True).with_member_axis()
+
+    batches = batches_of(1)
     evalset = eval_set(data.x_val, data.y_val, model)
     t0 = time.perf_counter()
-    engine = make_engine(spec, batches, evalset)
+    engine = make_population(spec, batches, evalset)
     engine.warm_up(batches, evalset)
     compile_s = time.perf_counter() - t0
     epoch_ms = []
     for epoch in range(1, epochs + 1):
-        b = batches if epoch == 1 else train_batches(
-            data.x_train, data.y_train, model, seed=0, epoch=epoch, shuffle=True)
+        b = batches if epoch == 1 else batches_of(epoch)
         t0 = time.perf_counter()
         engine.train_epoch(b)
         epoch_ms.append((time.perf_counter() - t0) * 1e3)

@@ -25,7 +25,7 @@ def _train(model: ModelConfig, *, exact: bool, jit: bool = True):
                                   epoch=e, shuffle=True) for e in range(1, EPOCHS + 1)]
     population = CompiledPopulation(
         units=model.units, learning_rate=1e-3, seeds=spec.member_seeds,
-        batch_shape=batches[0].xs.shape, eval_shape=evalset.xv.shape, jit=jit, exact_shape=exact)
+        batch_shape=batches[0].xs.shape, jit=jit, exact_shape=exact)
     population.warm_up(batches[0], evalset)
     losses = np.array([population.train_epoch(b) for b in batches])
     return losses, population.predict(evalset), population._program.shape

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from lstmbench.cli import main
+from lstmbench.engines._compiled._shapes import ProgramShape
 
 
 @pytest.mark.parametrize(
@@ -25,6 +26,8 @@ from lstmbench.cli import main
         (["--window", "5"], ["--window", "--stateless"]),
         (["--study", "x"], ["--trial"]),
         (["--study", "x", "--trial", "0", "--xla", "on"], ["--xla on", "stored with the trial"]),
+        (["--study", "x", "--trial", "0", "--programs", "exact"],
+         ["--programs exact", "stored with the trial"]),
     ],
 )
 def test_bad_input_is_one_line_naming_value_and_range(argv, names, capsys):
@@ -46,6 +49,29 @@ def test_bad_input_from_a_real_process_has_no_traceback():
     assert proc.stderr == (
         "lstmbench: timesteps=3 does not divide seq_len=20: choose one of 1, 2, 4, 5, 10, 20\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "programs", "shape"),
+    [
+        # its own shapes: one sample, 8 steps, the single step written out, 8 units
+        ([], "exact", ProgramShape(1, 1, 8, 1, 8)),
+        # a sweep's: 2 samples, a loop of up to 20 steps, 16 units
+        (["--programs", "shared"], "shared", ProgramShape(1, 2, 20, 20, 16)),
+    ],
+    ids=["default-exact", "shared"],
+)
+def test_train_compiles_a_program_of_its_own_shapes_unless_told_to_share(flags, programs, shape,
+                                                                         capsys):
+    """The program a run built, and the choice its result records (what a replay runs)."""
+    from lstmbench.engines._compiled import _programs
+
+    _programs.clear()
+    assert main(["train", "--sequences", "40", "--seq-len", "8", "--epochs", "2", "--json",
+                 *flags]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["spec"]["train"]["programs"] == programs
+    assert [program.shape for program in _programs.values()] == [shape]
 
 
 def test_json_is_the_whole_stdout():

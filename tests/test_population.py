@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from _heads import HEADS, head_data
 from lstmbench.engines import make_population
 from lstmbench.feeding import eval_set, population_batches
 from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
@@ -256,3 +257,73 @@ def test_train_json_prints_every_members_fields(capsys):
     assert all(len(curve) == 2 for curve in out["member_val_accuracy"])
     assert out["converged_share"] == sum(e is not None for e in out["member_epochs"]) / 3
     assert "time_to_solution_s" in out and "median_epoch" in out
+
+
+# --------------------------------------------------------------------------- heads and features
+
+
+@pytest.mark.parametrize("features", [1, 3], ids=["F1", "F3"])
+@pytest.mark.parametrize("kind", ["binary", "softmax", "linear"])
+def test_member_i_is_the_one_member_run_of_its_seed_for_every_head(kind, features):
+    """K=3 members with a binary, softmax (4 classes) or linear head on F features: each
+    member's losses and predictions are its one-member run's, within 1e-5."""
+    head = HEADS[kind]
+    x, y = head_data(head, features)
+    model = ModelConfig(stateful=True, timesteps=2, batch_size=4, units=4)
+    evalset = eval_set(x, y, model, head=head)
+
+    def run(spec: TrialSpec) -> tuple[np.ndarray, np.ndarray]:
+        def batches(epoch: int):
+            return population_batches(x, y, model, seeds=spec.member_seeds, epoch=epoch,
+                                      shuffle=True, head=head)
+
+        population = make_population(spec, batches(1), evalset)
+        population.warm_up(batches(1), evalset)
+        losses = [population.train_epoch(batches(e)) for e in range(1, EPOCHS + 1)]
+        return np.array(losses), population.predict(evalset)
+
+    spec = TrialSpec(model=model, train=TrainSpec(replicates=3), seed=11)
+    losses, preds = run(spec)
+    n_chunks, n_samples = evalset.xv.shape[:2]
+    outputs = (head.n_outputs,) if kind == "softmax" else ()
+    assert losses.shape == (EPOCHS, 3) and preds.shape == (3, n_chunks, n_samples, *outputs)
+    for i in range(3):
+        one_losses, one_preds = run(spec.member_spec(i))
+        np.testing.assert_allclose(losses[:, i], one_losses[:, 0], atol=TOLERANCE, err_msg=f"member {i}")
+        np.testing.assert_allclose(preds[i], one_preds[0], atol=TOLERANCE, err_msg=f"member {i}")
+    assert np.ptp(losses[0]) > 100 * TOLERANCE  # three different runs
+
+
+def test_two_live_populations_of_one_program_shape_keep_their_own_weights():
+    """Two populations built for the same program (same shapes, other seeds), trained and
+    evaluated in turn epoch by epoch, each compute exactly what they compute alone."""
+    model = ModelConfig(stateful=True, timesteps=5, batch_size=7, units=8)
+    data = make_task(TaskSpec(), 0)
+    evalset = eval_set(data.x_val, data.y_val, model)
+    specs = [TrialSpec(model=model, train=TrainSpec(replicates=2), seed=s) for s in (1, 2)]
+
+    def batches(spec: TrialSpec, epoch: int):
+        return population_batches(data.x_train, data.y_train, model, seeds=spec.member_seeds,
+                                  epoch=epoch, shuffle=True)
+
+    def start(spec: TrialSpec):
+        population = make_population(spec, batches(spec, 1), evalset)
+        population.warm_up(batches(spec, 1), evalset)
+        return population
+
+    alone = []
+    for spec in specs:
+        population = start(spec)
+        alone.append([(population.train_epoch(batches(spec, e)), population.predict(evalset))
+                      for e in range(1, EPOCHS + 1)])
+    together = [start(spec) for spec in specs]  # the second built while the first is live
+    assert together[0]._program is together[1]._program  # one program: the case at stake
+    runs: list[list] = [[], []]
+    for e in range(1, EPOCHS + 1):
+        for run, spec, population in zip(runs, specs, together):
+            run.append((population.train_epoch(batches(spec, e)), population.predict(evalset)))
+    for run, own in zip(runs, alone):
+        for (losses, preds), (own_losses, own_preds) in zip(run, own):
+            np.testing.assert_array_equal(losses, own_losses)
+            np.testing.assert_array_equal(preds, own_preds)
+    assert not np.array_equal(runs[0][-1][1], runs[1][-1][1])  # two different models

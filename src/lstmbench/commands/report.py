@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
                         "Optuna's fANOVA loads scikit-learn: a few seconds)")
     p.add_argument("--json", action="store_true",
                    help="print the summary as one JSON object per study (arms, configurations, "
-                        "tests with their assumptions; 'p' is the primary test's, Holm-adjusted)")
+                        "exact tests with their assumptions; 'p' is the primary test's, "
+                        "'min_attainable_p' the smallest its blind configurations allow)")
     p.set_defaults(run=run)
 
 

@@ -13,6 +13,7 @@ from lstmbench.spec import (
     KINDS,
     MEMBER_SEED_STRIDE,
     METRICS,
+    PROGRAMS,
     REGRESSION_TOLERANCE,
     XLA,
     ModelConfig,
@@ -78,6 +79,10 @@ def register(sub: Any) -> None:
     p.add_argument("--xla", choices=XLA, default=None,
                    help="XLA for the compiled engine: auto (default: on; Keras' own default for "
                         "the keras engine), on, off; a replay uses the stored choice")
+    p.add_argument("--programs", choices=PROGRAMS, default=None,
+                   help="compiled engine: exact (default: a program of this configuration's own "
+                        "shapes, fastest for one run), shared (the padded program a sweep shares "
+                        "between configurations); a replay uses the stored choice")
     p.add_argument("--all-epochs", dest="stop", action="store_false",
                    help="keep training after convergence")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object, nothing else")
@@ -135,7 +140,10 @@ def spec_from_args(args: argparse.Namespace, task: TaskSpec | None = None) -> Tr
         task=task,
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
                         learning_rate=args.lr, stop_at_convergence=args.stop,
-                        xla=args.xla or "auto", replicates=args.replicates),
+                        xla=args.xla or "auto", replicates=args.replicates,
+                        # One run gains nothing from a program shared with other configurations:
+                        # its own shapes train several times faster and compile sooner.
+                        programs=args.programs or "exact"),
         seed=args.seed,
     )
 
@@ -149,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         if args.xla is not None:
             raise UserError(f"--xla {args.xla} is for a new run: a replay runs the XLA choice "
                             "stored with the trial")
+        if args.programs is not None:
+            raise UserError(f"--programs {args.programs} is for a new run: a replay runs the "
+                            "programs stored with the trial")
         return _replay(study=args.study, trial=args.trial, member=args.member,
                        storage=args.storage, as_json=args.json)
     if args.member is not None:

@@ -20,7 +20,10 @@ class Engine(Protocol):
         """Trace and compile everything once, then restore the initial weights and optimizer."""
 
     def train_epoch(self, batches: Batches) -> float:
-        """Train one epoch; return the mean loss over its updates (NaN if it diverged)."""
+        """Train one epoch; return the mean of the head's loss over its updates (NaN if it
+        diverged)."""
 
     def predict(self, evalset: EvalSet) -> np.ndarray:
-        """Return probabilities ``(n_chunks, N)``: state from zero, carried across chunks."""
+        """Return the head's predictions, state from zero, carried across chunks: binary ->
+        probabilities ``(n_chunks, N)``; softmax -> probabilities ``(n_chunks, N, C)``;
+        linear -> values ``(n_chunks, N)``."""

@@ -18,7 +18,8 @@ from lstmbench.spec import TrialSpec
 
 
 class Population(Protocol):
-    """Trains K members on population batches ``(n_batches, n_chunks, K, B, T, 1)``."""
+    """Trains K members on population batches ``(n_batches, n_chunks, K, B, T, F)``, with the
+    output layer and loss of ``batches.head``."""
 
     name: str
     jit: bool
@@ -32,7 +33,9 @@ class Population(Protocol):
         """Train one epoch; return each member's mean loss ``(K,)`` (NaN where it diverged)."""
 
     def predict(self, evalset: EvalSet) -> np.ndarray:
-        """Return probabilities ``(K, n_chunks, N)`` on the one validation set all members share."""
+        """Return each member's predictions on the one validation set all members share:
+        binary -> probabilities ``(K, n_chunks, N)``; softmax -> probabilities
+        ``(K, n_chunks, N, C)``; linear -> values ``(K, n_chunks, N)``."""
 
 
 class SeparateMembers:
@@ -70,8 +73,9 @@ def make_population(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Popu
 
         return CompiledPopulation(
             units=spec.model.units, learning_rate=spec.train.learning_rate,
-            seeds=spec.member_seeds, batch_shape=batches.xs.shape, eval_shape=evalset.xv.shape,
+            seeds=spec.member_seeds, batch_shape=batches.xs.shape,
             jit=spec.train.xla != "off", exact_shape=spec.train.programs == "exact",
+            head=batches.head,
         )
     return SeparateMembers([
         make_engine(spec.member_spec(i), batches.member(i), evalset)

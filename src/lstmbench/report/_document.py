@@ -15,6 +15,7 @@ from lstmbench.report._groups import ConfigRow
 from lstmbench.report._stats import Estimate
 from lstmbench.report._summary import ArmSummary, Summary, Table
 from lstmbench.report._task import window_note
+from lstmbench.report._verdict import ALPHA
 
 OBJECTIVE = ("time to solution: expected training seconds to one converged model, failed seeds "
              "restarted (compile excluded); a penalty when no seed converged")
@@ -44,11 +45,10 @@ def verdict_document(s: Summary) -> list[Block]:
     """Return the few blocks a sweep ends with: each arm in one row, and the verdict."""
     rows = []
     for a in s.arms:
-        epoch, solution = a.epochs_to_converge.value, a.time_to_solution_s.value
+        epoch = a.epochs_to_converge.value
         rows.append((
             a.arm, str(a.complete), f"{a.converged}/{a.members}", _probability(a),
-            f.DASH if epoch is None else f"{epoch:g}",
-            f.DASH if solution is None else f.num(solution * 1e3, "ms"),
+            f.DASH if epoch is None else f"{epoch:g}", _median_solution(a),
             a.best.config if a.best is not None and a.best.converged else f.DASH,
         ))
     return [Table("verdict", ("arm", "trials", "seeds converged", "P(converge) [95 % CI]",
@@ -65,6 +65,10 @@ def document(s: Summary) -> list[Block]:
         blocks += [Heading("Arms"), _arms(s)]
     if s.tests:
         blocks += [_tests(s)]
+    if any(r.converged_share.n for r in s.regions):
+        blocks += [Heading("P(converge) by region"), _regions(s)]
+    if s.confirmations:
+        blocks += [Heading("Confirmation on fresh seeds"), _confirmations(s)]
     if s.configurations:
         blocks += [Heading("Configurations"), _configurations(s)]
     if s.windows:
@@ -127,11 +131,36 @@ def _n(e: Estimate, unit: str) -> str:
 
 
 def _probability(a: ArmSummary) -> str:
-    e = a.converged_share
+    return _share(a.converged_share)
+
+
+def _share(e: Estimate) -> str:
     if e.value is None:
         return f.DASH
-    interval = "" if e.low is None else f" [{100 * e.low:.0f}–{100 * e.high:.0f} %]"
+    interval = "" if e.low is None else f" [{f.pct_range(e.low, e.high)}]"
     return f"{f.pct(e.value)}{interval}, n={e.n}"
+
+
+def _ms(e: Estimate) -> Estimate:
+    return Estimate(*(None if v is None else v * 1e3 for v in (e.value, e.low, e.high)), e.n)
+
+
+def _median_solution(a: ArmSummary) -> str:
+    """``6.5 ms (2/25 never)``: the median per trial, "never" counted as the longest time."""
+    e = a.time_to_solution_s
+    if e.value is None:
+        return f.DASH
+    value = "never" if e.value == float("inf") else f.num(e.value * 1e3, "ms")
+    return f"{value} ({a.never}/{e.n} never)"
+
+
+def _pooled_solution(a: ArmSummary) -> str:
+    e = a.pooled_time_to_solution_s
+    if e.n == 0:
+        return f.DASH
+    if e.value is None:
+        return f"never, n={e.n}"
+    return f"{f.estimate(_ms(e), 'ms')}, n={e.n}"
 
 
 def _arms(s: Summary) -> Table:
@@ -148,9 +177,12 @@ def _arms(s: Summary) -> Table:
                else f"not converged, best {f.accuracy(b.best_val_accuracy)}")
         return f"#{b.number} {b.config}: {how}"
 
-    def solution(e: Estimate) -> str:
-        scaled = Estimate(*(None if v is None else v * 1e3 for v in (e.value, e.low, e.high)), e.n)
-        return _n(scaled, "ms")
+    def median_solution(a: ArmSummary) -> str:
+        e = a.time_to_solution_s
+        if e.value is None:
+            return f.DASH
+        value = "never" if e.value == float("inf") else f.num(e.value * 1e3, "ms")
+        return " ".join(filter(None, (value, _interval_ms(e), f"({a.never}/{e.n} never)")))
 
     rows = [
         ("completed trials", *(trials(a) for a in s.arms)),
@@ -158,29 +190,94 @@ def _arms(s: Summary) -> Table:
                               for a in s.arms)),
         ("P(converge)", *(_probability(a) for a in s.arms)),
         ("epochs to converge", *(_n(a.epochs_to_converge, "") for a in s.arms)),
-        ("time to solution", *(solution(a.time_to_solution_s) for a in s.arms)),
+        ("time to solution, pooled", *(_pooled_solution(a) for a in s.arms)),
+        ("time to solution, median", *(median_solution(a) for a in s.arms)),
         ("time to converge + compile", *(_n(a.wall_s_to_converge, "s") for a in s.arms)),
         ("epoch time", *(_n(a.epoch_ms, "ms") for a in s.arms)),
         ("best trial", *(best(a) for a in s.arms)),
     ]
+    gap = s.difference
+    difference = ("" if gap.low is None else
+                  f" Difference in P(converge), {s.arms[0].arm} minus {s.arms[1].arm}: "
+                  f"{f.points(gap.value)} points [{f.points_range(gap.low, gap.high)}] "
+                  "(Newcombe's interval from the two).")
     return Table("", ("", *(a.arm for a in s.arms)), tuple(rows),
-                 note="P(converge): the chance that a configuration drawn at random from the arm, "
-                      "trained from a random seed, converges: the mean share of converged seeds "
-                      "over the configurations chosen before any result was seen (n), percentile "
-                      "bootstrap 95 % CI. Medians [95 % CI, bootstrap]: epochs over converged "
-                      "seeds; time to solution (expected training time to one converged model, "
-                      "failed seeds restarted), time to converge and epoch time over trials.")
+                 note="Estimates over this study's space with 95 % CIs. P(converge): the chance "
+                      "that a configuration drawn at random from the arm, trained from a random "
+                      "seed, converges: the mean share of converged seeds over the configurations "
+                      "drawn before any result was seen (n); the interval counts configurations, "
+                      "not seeds (continuity-corrected Wilson on the effective number of "
+                      f"configurations).{difference} Time to solution: expected training time to "
+                      "one converged model, failed seeds restarted; pooled: all training seconds "
+                      "of the blind configurations' seeds over their converged seeds (the wider "
+                      "of Fieller's interval and a studentized bootstrap over configurations; "
+                      "∞: cannot be told from never); median: per completed trial, never where "
+                      "no seed converged. Medians [order-statistic interval, from 6 values]: epochs over "
+                      "converged seeds, time to converge over trials where a seed converged, "
+                      "epoch time over trials.")
+
+
+def _interval_ms(e: Estimate) -> str:
+    """`` [2–16 ms]`` around a median of seconds, ``never`` for an unbounded end; none when the
+    ends meet."""
+    if e.low is None or e.high is None:
+        return ""
+    low, high = (("never" if v == float("inf") else f.num(v * 1e3)) for v in (e.low, e.high))
+    return "" if low == high else f"[{low}–{high}]"
 
 
 def _tests(s: Summary) -> Table:
     a, b = s.arms[0].arm, s.arms[1].arm
-    rows = tuple((t.measure, t.name, f.p_value(t.p_value), f.p_value(t.p_adjusted),
-                  f"{t.n_a}, {t.n_b}", t.effect) for t in s.tests)
-    return Table(f"{a.capitalize()} vs {b}", ("measure", "test", "p", "p (Holm)",
-                                              f"n ({a}, {b})", "effect"), rows,
-                 note=f"Two-sided tests. Each assumes that {ASSUMES}. p (Holm): adjusted for the "
-                      f"{len(s.tests)} tests; the verdict reads it for the primary test, {PRIMARY}.",
-                 left=2)
+    rows = tuple((t.measure, f.p_value(t.p_value), f.p_value(t.p_adjusted), f"{t.n_a}, {t.n_b}",
+                  f.DASH if t.min_attainable_p is None else f.p_plain(t.min_attainable_p),
+                  t.effect) for t in s.tests)
+    monte = "; ".join(f"{t.measure}: {t.method}" for t in s.tests
+                      if t.method and t.method != "exact")
+    name = s.tests[0].name if s.tests else ""
+    return Table(f"{a.capitalize()} vs {b}", ("measure", "p", "p (in sequence)",
+                                              f"n ({a}, {b})", "smallest p", "effect"), rows,
+                 note=f"Two-sided tests ({name}: a permutation test of ranks, exact and "
+                      "conditional on ties"
+                      f"{'; ' + monte if monte else ''}). Each assumes that {ASSUMES}. p (in "
+                      f"sequence): the tests are read in this order, each at {ALPHA:g} only where "
+                      f"every earlier one is below it (the largest p so far); the verdict reads "
+                      f"the first, {PRIMARY}. Smallest p: the least p these numbers of "
+                      "configurations can give.")
+
+
+def _regions(s: Summary) -> Table:
+    rows = []
+    for r in s.regions:
+        span = (f" (W {r.windows[0]}–{r.windows[-1]})" if len(r.windows) > 1
+                else f" (W {r.windows[0]})" if r.windows else "")
+        where = "covers the lag" if r.covers_lag else "shorter than the lag"
+        rows.append((r.arm, where + span, f"{r.converged}/{r.members}" if r.members else f.DASH,
+                     _share(r.converged_share)))
+    return Table("", ("arm", "window", "seeds converged", "P(converge) [95 % CI]"), tuple(rows),
+                 note="Over the configurations drawn before any result was seen, as the arms' "
+                      "P(converge). The lag: the steps before a sequence's end its target depends "
+                      "on (first-bit's: the whole sequence), so only a window that covers it "
+                      "shows every window the target.", left=2)
+
+
+def _confirmations(s: Summary) -> Table:
+    def solution(seconds: float | None) -> str:
+        return "never" if seconds is None else f.num(seconds * 1e3, "ms")
+
+    rows = tuple((
+        c.arm, c.config.removeprefix(f"{c.arm} "),
+        f.DASH if c.search_members is None else
+        f"#{c.confirms}: {solution(c.search_time_to_solution_s)}, "
+        f"{c.search_converged}/{c.search_members} seeds",
+        f"#{c.number}: {solution(c.time_to_solution_s)}, "
+        f"{f.share(c.converged_share, c.converged, c.members)}",
+    ) for c in s.confirmations)
+    return Table("", ("arm", "configuration", "search: time to solution",
+                      "confirmed on fresh seeds"), rows,
+                 note="The search's best configuration of each arm re-run as its own trial on "
+                      "seeds it had not used; left out of every other number. The search's value "
+                      "is the least of many noisy ones, so it tends to be optimistic; quote the "
+                      "confirmed one.", left=2)
 
 
 def _configurations(s: Summary) -> Table:
@@ -192,13 +289,15 @@ def _configurations(s: Summary) -> Table:
 
     # The label repeats the arm ("stateful T=1 ..."): said once, in the arm column.
     rows = tuple((c.arm, c.config.removeprefix(f"{c.arm} "), str(c.trials),
-                  f.share(c.share, c.converged), epochs(c),
+                  f.share(c.share, c.converged, c.members), epochs(c),
                   f.num(c.time_to_solution_s * 1e3, "ms") if math.isfinite(c.time_to_solution_s)
                   else f.DASH) for c in s.configurations)
     return Table("", ("arm", "configuration", "trials", "seeds converged [95 % CI]",
                       "epoch: median (range)", "time to solution"), rows,
-                 note="Every seed of a configuration over its trials; Wilson interval (seeds of one "
-                      "configuration are independent runs).", left=2)
+                 note="Every seed of a configuration over its trials. A trial's seeds share one "
+                      "data set, so the interval counts trials where they differ (continuity-"
+                      "corrected Wilson on the effective number of trials); with one trial, or "
+                      "where every trial agrees, it counts seeds.", left=2)
 
 
 def _windows(s: Summary) -> Table:
@@ -227,7 +326,8 @@ def _cells(s: Summary) -> Table:
 
 def _epoch_times(s: Summary) -> Table:
     rows = tuple((e.arm, str(e.batch_size), str(e.trials), f.num(e.median_ms, "ms"),
-                  f"{f.num(e.min_ms)}–{f.num(e.max_ms)} ms") for e in s.epoch_times)
+                  f.num(e.min_ms, "ms") if f.num(e.min_ms) == f.num(e.max_ms)
+                  else f"{f.num(e.min_ms)}–{f.num(e.max_ms)} ms") for e in s.epoch_times)
     return Table("", ("arm", "batch size", "trials", "median epoch time", "range"), rows,
                  note="Batch size: sequences side by side (stateful), windows per update "
                       "(stateless).")

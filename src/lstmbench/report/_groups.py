@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lstmbench.measures import time_to_solution
-from lstmbench.report._stats import Estimate, share
+from lstmbench.report._stats import Estimate, clustered_share
 
 ARMS = ("stateful", "stateless")
 
@@ -37,6 +37,41 @@ def tts(r: dict[str, Any]) -> float:
     return math.inf if value is None or not converged_members(r) else float(value)
 
 
+def member_runs(r: dict[str, Any]) -> tuple[list[float | None], list[float]]:
+    """Return (each member's training seconds to convergence, None where it did not converge;
+    each member's whole run in seconds: the trial's training time over its members)."""
+    K = members(r)
+    whole = sum(r.get("train_ms") or ()) / 1e3 / K
+    trained = list(r.get("member_train_s") or [None] * K)
+    return trained, [whole] * len(trained)
+
+
+def run_seconds(r: dict[str, Any]) -> float:
+    """Return the training seconds the trial's members ran: to convergence, or the whole run."""
+    trained, budget = member_runs(r)
+    return math.fsum(b if s is None else s for s, b in zip(trained, budget))
+
+
+def lag(r: dict[str, Any]) -> int | None:
+    """Return how many steps before a sequence's end its target's information lies (None:
+    unknown): the one place the report learns a task's lag. A row of a stored trial carries its
+    task's (``lstmbench.tasks``; None for a file that does not say); rows without one are
+    first-bit's, whose label is step 0: the whole sequence."""
+    if "lag" in r:
+        return r["lag"]
+    return r.get("seq_len")
+
+
+def covers_lag(r: dict[str, Any]) -> bool | None:
+    """Whether every window of a stateless trial holds the steps its target depends on (None:
+    not a stateless trial, or the lag is unknown)."""
+    stateless = r.get("stateful") is False or (r.get("stateful") is None
+                                              and r.get("arm") == "stateless")
+    if not stateless or r.get("window") is None or lag(r) is None:
+        return None
+    return r["window"] >= lag(r)
+
+
 @dataclass(frozen=True)
 class ConfigRow:
     """Every member of one configuration, over the trials that ran it."""
@@ -46,7 +81,7 @@ class ConfigRow:
     trials: int
     members: int
     converged: int
-    share: Estimate  # converged members / members, Wilson interval (members are independent seeds)
+    share: Estimate  # converged members / members; the trials are the clusters (n: trials)
     median_epoch: float | None  # over converged members
     min_epoch: int | None
     max_epoch: int | None
@@ -117,13 +152,13 @@ def _config_row(arm: str, config: str, rs: list[dict[str, Any]]) -> ConfigRow:
     seconds: list[float | None] = []
     budget: list[float] = []
     for r in rs:  # each member: its seconds to convergence, or its share of the whole run
-        K = members(r)
-        whole = sum(r.get("train_ms") or ()) / 1e3 / K
-        trained = list(r.get("member_train_s") or [None] * K)
+        trained, whole = member_runs(r)
         seconds += trained
-        budget += [whole] * len(trained)
+        budget += whole
+    share = clustered_share([(converged_members(r), members(r)) for r in rs], pooled=True,
+                            alike_as_members=True)
     return ConfigRow(
-        arm=arm, config=config, trials=len(rs), members=n, converged=k, share=share(k, n),
+        arm=arm, config=config, trials=len(rs), members=n, converged=k, share=share,
         median_epoch=statistics.median(epochs) if epochs else None,
         min_epoch=min(epochs, default=None), max_epoch=max(epochs, default=None),
         time_to_solution_s=time_to_solution(seconds, budget) if seconds else math.inf,

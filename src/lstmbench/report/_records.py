@@ -18,7 +18,8 @@ RESULT_COLUMNS = (
     "time_to_converge_s", "total_s", "n_params", "n_updates", "engine", "jit", "seed",
     "fail_reason", "replicates", "converged_share", "median_epoch", "member_epochs",
     "member_train_s", "time_to_solution_s", "chosen_blind", "val_accuracy", "train_ms", "versions",
-    "metric", "tolerance",
+    "confirmation", "confirms",  # a chosen configuration re-run on fresh seeds, and which trial
+    "metric", "tolerance",  # how the trial's validation was scored
 )
 
 

@@ -1,17 +1,20 @@
-"""The few statistics the report needs: intervals for a share, a mean and a median, two-arm
-tests, and Holm's adjustment for testing several measures of one study.
+"""The intervals the report prints: a converged share over clusters of seeds, the difference of
+two of them, a median, and a time to solution pooled over seeds.
+
+A trial's K seeds share one data set and one configuration, so they are not K independent coin
+flips: an arm's configurations (and a configuration's trials) are the clusters. Every share here
+is a share of clusters, with an interval that never has zero width (the continuity-corrected
+Wilson interval on an effective number of clusters, below) and whose coverage is measured in
+simulation by ``bench/calibration.py``, also where only a rare corner of the space converges
+and where every or no configuration converges (docs/statistics.md has the numbers).
 
 Written with ``math`` and numpy, not scipy: importing ``scipy.stats`` alone takes about a second,
-a third of the time ``lstmbench report`` may take. Each function follows scipy's definition
-(``binomtest(...).proportion_ci(method="wilson")``, ``mannwhitneyu`` with ``method="auto"``, a
-percentile bootstrap) or statsmodels' (``multipletests(method="holm")``); tests check them.
+a third of the time ``lstmbench report`` may take. The tests check each formula against scipy.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +22,9 @@ CONFIDENCE = 0.95
 Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
 N_RESAMPLES = 2000
 SEED = 0  # bootstrap resampling is seeded: the same study gives the same report
+T95_SMALL = {1: 12.706204736174694, 2: 4.302652729749462, 3: 3.1824463052837078,
+             4: 2.7764451051977934, 5: 2.5705818356363146}  # Student's t 97.5 %, df 1-5
+MIN_MEDIAN_N = 6  # below, no two order statistics hold the median with 95 % confidence
 
 
 @dataclass(frozen=True)
@@ -32,123 +38,185 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class TestResult:
-    """A two-arm test: what was compared, the p-value (None: not enough data) and the sizes."""
+class Interval:
+    """A difference (first arm minus second) with its 95 % interval; None: not estimable."""
 
-    name: str  # e.g. "Mann–Whitney U"
-    measure: str  # e.g. "converged share per configuration"
-    p_value: float | None
-    n_a: int
-    n_b: int
-    effect: str  # e.g. "P(first < second) = 0.10"; or why there is no p-value
-    assumes: str = ""  # what the test takes for granted, in one sentence
-    p_adjusted: float | None = None  # Holm-adjusted over the report's tests (None: no p-value)
+    value: float | None
+    low: float | None
+    high: float | None
 
 
-def wilson(successes: int, n: int) -> tuple[float, float]:
+def wilson(successes: float, n: float) -> tuple[float, float]:
     """Return the Wilson score 95 % interval of ``successes / n`` (no continuity correction)."""
     z2 = Z95 * Z95
+    p = successes / n
     center = (successes + z2 / 2) / (n + z2)
-    half = Z95 * math.sqrt(successes * (n - successes) / n + z2 / 4) / (n + z2)
+    half = Z95 * math.sqrt(n * p * (1 - p) + z2 / 4) / (n + z2)
     return max(0.0, center - half), min(1.0, center + half)
 
 
-def share(successes: int, n: int) -> Estimate:
-    """Return the share ``successes / n`` with its Wilson 95 % interval (None when ``n`` is 0)."""
+def wilson_cc(successes: float, n: float) -> tuple[float, float]:
+    """Return the continuity-corrected Wilson 95 % interval of ``successes / n`` (Newcombe's
+    method 4); ``successes`` and ``n`` may be fractional (an effective number of clusters).
+
+    Never of zero width for ``n > 0``: at 0 of n the upper end is above 0, at n of n the lower
+    end is below 1.
+    """
+    p, z2 = successes / n, Z95 * Z95
+    low = 0.0 if p <= 0 else (2 * n * p + z2 - 1 - Z95 * math.sqrt(
+        max(0.0, z2 - 2 - 1 / n + 4 * p * (n * (1 - p) + 1)))) / (2 * (n + z2))
+    high = 1.0 if p >= 1 else (2 * n * p + z2 + 1 + Z95 * math.sqrt(
+        max(0.0, z2 + 2 - 1 / n + 4 * p * (n * (1 - p) - 1)))) / (2 * (n + z2))
+    return max(0.0, min(low, p)), min(1.0, max(high, p))
+
+
+def t95(df: int) -> float:
+    """Return Student's t 97.5 % quantile for ``df`` degrees of freedom (a table to 5, then
+    the Cornish–Fisher expansion, within 2e-4 of the exact value there)."""
+    if df in T95_SMALL:
+        return T95_SMALL[df]
+    z = Z95
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+            + (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / (92160 * df**4))
+
+
+def clustered_share(clusters: Sequence[tuple[int, int]], *, pooled: bool = False,
+                    alike_as_members: bool = False) -> Estimate:
+    """Return the converged share of ``clusters`` ``(converged, members)`` with a 95 % interval
+    that treats each cluster, not each member, as the unit drawn; ``n`` is the clusters.
+
+    The value is the mean of the clusters' shares (each draw of a configuration weighs the same),
+    or with ``pooled`` the converged members over all members (the trials of one configuration).
+    The interval is the continuity-corrected Wilson interval on an effective number of clusters:
+    ``share * (1 - share) / variance`` of the estimate (the variance from the spread between
+    clusters, scaled by ``(z / t)**2`` for having been estimated from few of them), kept between
+    the clusters and the members. Where that spread says nothing — one cluster, or every member
+    converged, or none — it counts clusters (an arm's configurations: a rare converging corner may
+    have gone undrawn) or, with ``alike_as_members``, members (one configuration's trials, which
+    differ only in data set and seeds).
+    """
+    n = len(clusters)
     if n == 0:
         return Estimate(None, None, None, 0)
-    low, high = wilson(successes, n)
-    return Estimate(successes / n, low, high, n)
+    members = sum(size for _, size in clusters)
+    if pooled:
+        value = sum(k for k, _ in clusters) / members
+    else:
+        value = math.fsum(k / size for k, size in clusters) / n
+    n_eff = float(members if alike_as_members else n)
+    if n >= 2 and 0 < value < 1:
+        if pooled:
+            spread = math.fsum((k - value * size) ** 2 for k, size in clusters)
+            variance = n / (n - 1) * spread / members**2
+        else:
+            variance = math.fsum((k / size - value) ** 2 for k, size in clusters) / (n - 1) / n
+        if variance > 0:
+            n_eff = min(max(value * (1 - value) / variance * (Z95 / t95(n - 1)) ** 2, n), members)
+        else:
+            n_eff = float(members)
+    low, high = wilson_cc(value * n_eff, n_eff)
+    return Estimate(value, low, high, n)
 
 
-def mean_share(shares: Sequence[float]) -> Estimate:
-    """Return the mean of per-configuration shares with a seeded percentile-bootstrap 95 %
-    interval over the configurations (none below 2 of them)."""
-    return _bootstrapped([float(v) for v in shares], "mean")
-
-
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Return Holm's step-down adjusted p-values (family-wise error), None where there is none."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p))
-        adjusted[i] = running
-    return adjusted
+def difference(a: Estimate, b: Estimate) -> Interval:
+    """Return ``a - b`` with Newcombe's hybrid score 95 % interval, built from the two shares'
+    own intervals (so it inherits their continuity correction and never has zero width)."""
+    if a.value is None or b.value is None or a.low is None or b.low is None:
+        return Interval(None if a.value is None or b.value is None else a.value - b.value,
+                        None, None)
+    d = a.value - b.value
+    low = d - math.hypot(a.value - a.low, b.high - b.value)
+    high = d + math.hypot(a.high - a.value, b.value - b.low)
+    return Interval(d, max(-1.0, low), min(1.0, high))
 
 
 def median(values: Sequence[float | None]) -> Estimate:
-    """Return the median with a seeded percentile-bootstrap 95 % interval (none below 2 values)."""
-    return _bootstrapped([float(v) for v in values if v is not None and math.isfinite(v)], "median")
-
-
-def _bootstrapped(values: list[float], statistic: str) -> Estimate:
-    """The median or mean of ``values`` with its seeded percentile-bootstrap 95 % interval."""
-    if not values:
+    """Return the median of ``values`` (``inf`` counts: "never" is a value) with its
+    distribution-free 95 % interval between two order statistics (none below 6 values)."""
+    data = sorted(float(v) for v in values if v is not None and not math.isnan(v))
+    n = len(data)
+    if n == 0:
         return Estimate(None, None, None, 0)
-    mid = statistics.median(values) if statistic == "median" else statistics.fmean(values)
-    if len(values) < 2:
-        return Estimate(mid, None, None, 1)
+    mid = data[(n - 1) // 2] if n % 2 else (data[n // 2 - 1] + data[n // 2]) / 2
+    if math.isnan(mid):  # the mean of two infinities is inf; of inf and a finite value, inf
+        mid = math.inf
+    if n < MIN_MEDIAN_N:
+        return Estimate(mid, None, None, n)
+    # The largest k with P(Binomial(n, 1/2) < k) <= 2.5 %: [x_(k), x_(n+1-k)] holds the median
+    # with at least 95 % probability for any continuous distribution.
+    below, k = 0.0, 0
+    while True:
+        below += math.comb(n, k) / 2**n
+        if below > (1 - CONFIDENCE) / 2:
+            break
+        k += 1
+    return Estimate(mid, data[max(k - 1, 0)], data[n - max(k, 1)], n)
+
+
+def pooled_ratio(totals: Sequence[float], counts: Sequence[int]) -> Estimate:
+    """Return ``sum(totals) / sum(counts)`` over clusters with a 95 % interval; ``n`` is the
+    clusters, and the value is None when no cluster counts anything.
+
+    The interval is the union of two that fail in different places: a studentized bootstrap over
+    the clusters (seeded; good where a few slow configurations skew the totals) and Fieller's
+    interval for a ratio of means (good where few clusters count anything: it becomes unbounded,
+    ``high`` = ``inf``, where the counts' mean cannot be told from zero, so "never" is within).
+    """
+    n = len(totals)
+    if n == 0 or sum(counts) == 0:
+        return Estimate(None, None, None, n)
+    value = math.fsum(totals) / sum(counts)
+    if n < 2:
+        return Estimate(value, None, None, n)
+    low_f, high_f = _fieller(totals, counts)
+    low_b, high_b = _studentized(totals, counts, value)
+    return Estimate(value, max(0.0, min(low_f, low_b, value)), max(high_f, high_b, value), n)
+
+
+def _fieller(totals: Sequence[float], counts: Sequence[int]) -> tuple[float, float]:
+    """Fieller's 95 % interval for mean(totals) / mean(counts), Student's t on n - 1 df."""
+    n = len(totals)
+    t_mean, c_mean = math.fsum(totals) / n, sum(counts) / n
+    s_tt = math.fsum((t - t_mean) ** 2 for t in totals) / (n - 1) / n
+    s_cc = math.fsum((c - c_mean) ** 2 for c in counts) / (n - 1) / n
+    s_tc = math.fsum((t - t_mean) * (c - c_mean) for t, c in zip(totals, counts)) / (n - 1) / n
+    q = t95(n - 1) ** 2
+    # (t_mean - R c_mean)^2 <= q Var(t_mean - R c_mean), i.e. a R^2 + b R + c <= 0
+    a = c_mean**2 - q * s_cc
+    b = -2 * (t_mean * c_mean - q * s_tc)
+    c = t_mean**2 - q * s_tt
+    disc = b * b - 4 * a * c
+    if a <= 0 or disc < 0:
+        return 0.0, math.inf
+    root = math.sqrt(disc)
+    return (-b - root) / (2 * a), (-b + root) / (2 * a)
+
+
+def _studentized(totals: Sequence[float], counts: Sequence[int], value: float) -> tuple[float, float]:
+    """The studentized (bootstrap-t) 95 % interval of the ratio of sums, resampling clusters; the
+    standard error of each ratio from its residuals (the delta method)."""
     import numpy as np
 
-    data = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(SEED)
-    resampled = data[rng.integers(0, len(data), (N_RESAMPLES, len(data)))]
-    stats = np.median(resampled, axis=1) if statistic == "median" else resampled.mean(axis=1)
+    t = np.asarray(totals, dtype=float)
+    c = np.asarray(counts, dtype=float)
+    n = len(t)
+
+    def ratio_se(tm: np.ndarray, cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = tm.sum(axis=-1) / cm.sum(axis=-1)
+        spread = ((tm - r[..., None] * cm) ** 2).sum(axis=-1) * n / (n - 1)
+        return r, np.sqrt(spread) / cm.sum(axis=-1)
+
+    _, se = ratio_se(t, c)
+    picks = np.random.default_rng(SEED).integers(0, n, (N_RESAMPLES, n))
+    tb, cb = t[picks], c[picks]
+    some = cb.sum(axis=1) > 0
+    r, s = ratio_se(tb[some], cb[some])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        studentized = (r - value) / s
+    studentized = studentized[np.isfinite(studentized)]
+    if studentized.size == 0 or se == 0:
+        return value, value
     alpha = (1 - CONFIDENCE) / 2
-    low, high = np.quantile(stats, [alpha, 1 - alpha])
-    return Estimate(mid, float(low), float(high), len(values))
-
-
-def mann_whitney_p(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
-    """Return (U of ``x``, two-sided p) as ``scipy.stats.mannwhitneyu(method="auto")`` does:
-    the exact distribution when a sample has at most 8 values and there are no ties, else the
-    normal approximation with tie and continuity corrections."""
-    n1, n2 = len(x), len(y)
-    pooled = sorted([*x, *y])
-    ranks: dict[float, float] = {}
-    i = 0
-    while i < len(pooled):  # mid-ranks of tied values
-        j = i
-        while j + 1 < len(pooled) and pooled[j + 1] == pooled[i]:
-            j += 1
-        ranks[pooled[i]] = (i + j) / 2 + 1
-        i = j + 1
-    u1 = sum(ranks[v] for v in x) - n1 * (n1 + 1) / 2
-    u = max(u1, n1 * n2 - u1)
-    ties = [t for t in Counter(pooled).values() if t > 1]
-    if (n1 <= 8 or n2 <= 8) and not ties:
-        counts = _u_counts(min(n1, n2), max(n1, n2))
-        p = sum(counts[math.ceil(u):]) / sum(counts)
-    else:
-        n = n1 + n2
-        s = math.sqrt(n1 * n2 / 12 * ((n + 1) - sum(t**3 - t for t in ties) / (n * (n - 1))))
-        p = 0.5 * math.erfc((u - n1 * n2 / 2 - 0.5) / s / math.sqrt(2)) if s > 0 else 0.5
-    return u1, min(1.0, 2 * p)
-
-
-def _u_counts(m: int, n: int) -> list[int]:
-    """Return how many arrangements of m + n distinct values give U = 0, 1, ..., m*n: the
-    coefficients of the Gaussian binomial [m+n choose m](q) = prod (1 - q^(n+i)) / (1 - q^i)."""
-    size = m * n + 1
-    poly = [1] + [0] * (size - 1)
-    for i in range(1, m + 1):
-        k = n + i  # multiply by (1 - q^k), then divide by (1 - q^i)
-        for idx in range(size - 1, k - 1, -1):
-            poly[idx] -= poly[idx - k]
-        for idx in range(i, size):
-            poly[idx] += poly[idx - i]
-    return poly
-
-
-def mann_whitney(a: Sequence[float], b: Sequence[float], measure: str) -> TestResult:
-    """Return the two-sided Mann–Whitney U test of ``a`` against ``b`` (needs 2 values in each)."""
-    name = "Mann–Whitney U"
-    if len(a) < 2 or len(b) < 2:
-        return TestResult(name, measure, None, len(a), len(b), "needs 2 trials per arm")
-    u1, p = mann_whitney_p(a, b)
-    # The common-language effect size: how often a value of the first arm is below one of the
-    # second (ties count half).
-    return TestResult(name, measure, p, len(a), len(b),
-                      f"P(first < second) = {1 - u1 / (len(a) * len(b)):.2f}")
+    q_low, q_high = np.quantile(studentized, [alpha, 1 - alpha])
+    return float(value - q_high * se), float(value - q_low * se)

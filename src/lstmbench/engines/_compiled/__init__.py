@@ -1,10 +1,13 @@
 """The default engine: an epoch in a few calls of one ``tf.function`` (XLA on), Keras variables inside.
 
-The model is Keras' ``LSTMCell`` and ``Dense(1)``: the same weights (``kernel``,
-``recurrent_kernel``, ``bias`` in gate order i, f, c, o; then the Dense kernel and bias) and
-the same math as ``LSTMCell.call``, written out, trained by a Keras ``Adam``. The weights are
+The model is Keras' ``LSTMCell`` on F input features and a ``Dense(C)`` head: the same weights
+(``kernel``, ``recurrent_kernel``, ``bias`` in gate order i, f, c, o; then the Dense kernel and
+bias) and the same math as ``LSTMCell.call``, written out, trained by a Keras ``Adam``. The
+head (``feeding.Head``) is a sigmoid unit with binary cross-entropy, a softmax over C classes
+with cross-entropy, or a linear unit with squared error, each loss computed from the logits
+as Keras does (``_math.head_functions``). The weights are
 packed into two Keras variables — ``lstm = [kernel; recurrent_kernel; bias]`` of shape
-``(F + U + 1, 4U)`` and ``head = [dense_kernel; dense_bias]`` of shape ``(U + 1, 1)`` — so that
+``(F + U + 1, 4U)`` and ``head = [dense_kernel; dense_bias]`` of shape ``(U + 1, C)`` — so that
 Adam updates two variables instead of five, and at batch size 1 one product ``[x, h, 1] @ lstm``
 gives a step's gates. Adam is elementwise: Adam on the packed variables is Adam on the five
 weights. At these sizes every XLA kernel costs about as much to launch as to run, so fewer
@@ -12,7 +15,7 @@ kernels per update is the whole game (B=1 epoch 6.5 → 4.5 ms, compile 1.1 → 
 ``tests/test_engines.py`` checks the result against the Keras reference.
 
 **Population.** The program trains K members of one configuration at once: both packed
-variables carry a leading member axis, ``(K, F + U + 1, 4U)`` and ``(K, U + 1, 1)``, and the
+variables carry a leading member axis, ``(K, F + U + 1, 4U)`` and ``(K, U + 1, C)``, and the
 batches one too (``feeding.population_batches``: each member its own order). Every product is
 batched over members, so an update launches the same kernels for any K. The loss the tape sees
 is the *sum* of the members' mean losses: its gradient with respect to member i's slice is
@@ -32,7 +35,8 @@ chunk boundaries exactly as with Keras' ``stateful=True``. The steps of a chunk 
 only, when a chunk is one step).
 
 **Shared programs** (``_shapes``). A program is built for a few bucketed sizes — members,
-samples per batch (2, 11, 30, 90), steps of a sample, units — and takes the rest as runtime
+samples per batch (2, 11, 30, 90), steps of a sample, units — and for its features and head
+(never padded), and takes the rest as runtime
 values: batches (an epoch is a few calls of ``BLOCK`` batches), chunks, steps per chunk,
 samples. Padding never enters the math (``tests/test_buckets.py``: losses within 6e-8 of the
 exact-shape program, predictions within 1.2e-7). Data is read with ``tf.gather``: XLA takes
@@ -46,11 +50,14 @@ size: one XLA function per members, steps and units (``_predictors``) serves eve
 the weights being its arguments. A default sweep (50 trials, K=4, 2 workers) compiled 22
 programs of 6 batch buckets and one-step chunks apart; it compiles 8-9. Programs are kept per
 process (``_programs``) and their XLA code in the persistent cache (``_xla_cache``)
-across processes and sweeps.
+across processes and sweeps. A program's variables are working storage, not anyone's weights:
+each population owns its weights and Adam state and takes the variables over before it trains
+or predicts (:class:`CompiledPopulation`).
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -68,7 +75,7 @@ from lstmbench.engines._compiled._shapes import (
 from lstmbench.engines._tf import tensorflow
 from lstmbench.engines._weights import count_params, initial_weights
 from lstmbench.engines._xla_cache import STALE_S, drop_broken_entries, locked, stable_names
-from lstmbench.feeding import Batches, EvalSet
+from lstmbench.feeding import BINARY, Batches, EvalSet, Head
 
 
 class _Program:
@@ -78,14 +85,18 @@ class _Program:
         tf = tensorflow()
         import keras
 
-        K, U, F = shape.members, shape.units, shape.features
+        K, U, F, C = shape.members, shape.units, shape.features, shape.head.n_outputs
         self.lstm = keras.Variable(np.zeros((K, F + U + 1, 4 * U), np.float32), name="lstm")
-        self.head = keras.Variable(np.zeros((K, U + 1, 1), np.float32), name="head")
+        self.head = keras.Variable(np.zeros((K, U + 1, C), np.float32), name="head")
         self.variables = [self.lstm, self.head]
         # Named: Keras numbers unnamed optimizers per process (adam, adam_1, ...), and the name
         # is in the program's HLO, hence in its cache key.
         self.optimizer = keras.optimizers.Adam(1e-3, name="adam")
         self.optimizer.build(self.variables)
+        # Everything a trial's training changes (Adam's step count and learning rate included):
+        # what a population parks when another one uses this program.
+        self.state = [*self.variables, *self.optimizer.variables]
+        self.holder: weakref.ref[CompiledPopulation] | None = None
         self.train_block = train_function(tf, self.optimizer, self.lstm, self.head, shape=shape,
                                           jit=jit)
         # Predictions do not depend on the batch size: one function per members, steps and
@@ -119,14 +130,29 @@ class _Program:
         with locked(train_key) as record:
             if not self.compiled:
                 with stable_names(train_key):
-                    self.train_epoch(Batches(batches.xs[:1], batches.ys[:1]))
+                    self.train_epoch(Batches(batches.xs[:1], batches.ys[:1], batches.head))
                 self.compiled = True
             with locked(predict_key), stable_names(predict_key):  # shared by programs
-                self.probabilities(evalset)
+                self.predictions(evalset)
         _predicted.add((self.predict_key, eval_samples(evalset.xv.shape[1])))
         if not self.jit:
             return None
         return "off" if record.wrote is None else "miss" if record.wrote else "hit"
+
+    def hold(self, population: CompiledPopulation) -> None:
+        """Make the variables hold ``population``'s weights and Adam state (a no-op when they
+        do): the previous holder's are copied into it (``parked``), ``population``'s own parked
+        state, if any, copied in."""
+        holder = self.holder() if self.holder is not None else None
+        if holder is population:
+            return
+        if holder is not None:
+            holder.parked = [var.numpy() for var in self.state]
+        if population.parked is not None:
+            for var, value in zip(self.state, population.parked):
+                var.assign(value)
+            population.parked = None
+        self.holder = weakref.ref(population)
 
     def reset(self, weights: Sequence[list[np.ndarray]], learning_rate: float) -> None:
         """Start a new trial on this program: fresh weights, empty Adam slots.
@@ -151,12 +177,13 @@ class _Program:
         # float32 like the sum: the mean a single call over the epoch would return
         return (np.asarray(total, np.float32) / np.float32(lay.n_updates)).astype(np.float32)
 
-    def probabilities(self, evalset: EvalSet) -> np.ndarray:
-        """Probabilities ``(K, n_chunks, N)`` on the shared validation set."""
+    def predictions(self, evalset: EvalSet) -> np.ndarray:
+        """The head's outputs ``(K, n_chunks, N)`` (``(K, n_chunks, N, C)`` for a softmax) on
+        the shared validation set."""
         n_chunks, N, T, _ = evalset.xv.shape
-        probs = self.predict(self.lstm.value, self.head.value, eval_sequences(evalset, self.shape),
-                             np.int32(n_chunks), np.int32(T))
-        return np.ascontiguousarray(probs.numpy()[:n_chunks, :, :N].transpose(1, 0, 2))
+        out = self.predict(self.lstm.value, self.head.value, eval_sequences(evalset, self.shape),
+                           np.int32(n_chunks), np.int32(T))
+        return np.ascontiguousarray(np.moveaxis(out.numpy()[:n_chunks, :, :N], 1, 0))
 
 
 _programs: dict[tuple[Any, ...], _Program] = {}
@@ -165,26 +192,38 @@ _predicted: set[tuple[Any, ...]] = set()  # (predictor, validation samples) comp
 
 
 class CompiledPopulation:
-    """K members of one configuration in one compiled program (see the module docstring).
+    """K members of one configuration in one compiled program (see the module docstring); a
+    single model is the population of one.
 
     ``batch_shape`` is ``(n_batches, n_chunks, K, B, T, F)``; ``seeds`` gives each member's
-    initial weights. Trains on ``feeding.population_batches``; losses ``(K,)``, probabilities
-    ``(K, n_chunks, N)``.
+    initial weights; ``head`` the output layer and loss. Trains on
+    ``feeding.population_batches``; losses ``(K,)``, predictions ``(K, n_chunks, N)``
+    (``(K, n_chunks, N, C)`` for a softmax).
+
+    Populations of one program shape share its compiled functions and its variables, never
+    their weights: the variables hold one population's weights and Adam state at a time, and
+    a population about to train or predict first takes them over (``_Program.hold``), the
+    previous holder's state parked in it. A sweep's trials follow one another (the previous
+    trial's population is gone, nothing is copied); two live populations used in turn pay a
+    copy of their weights and Adam slots per turn.
     """
 
     name = "compiled"
 
     def __init__(self, *, units: int, learning_rate: float, seeds: Sequence[int],
-                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit: bool = True, exact_shape: bool = False) -> None:
+                 batch_shape: tuple[int, ...], jit: bool = True, exact_shape: bool = False,
+                 head: Head = BINARY) -> None:
         if batch_shape[2] != len(seeds):
             raise ValueError(f"batches for {batch_shape[2]} members, seeds for {len(seeds)}")
         self.jit = jit
         self.members = len(seeds)
-        self.n_params = count_params(units, batch_shape[-1])  # per member
-        self._weights = [initial_weights(units, batch_shape[-1], s) for s in seeds]
+        features, outputs = batch_shape[-1], head.n_outputs
+        self.n_params = count_params(units, features, outputs)  # per member
+        self._weights = [initial_weights(units, features, s, outputs) for s in seeds]
         self._learning_rate = learning_rate
-        shape = ProgramShape.of(units, tuple(batch_shape), exact=exact_shape)
+        # This population's state while another one holds the program's variables.
+        self.parked: list[np.ndarray] | None = None
+        shape = ProgramShape.of(units, tuple(batch_shape), exact=exact_shape, head=head)
         self._key = (shape, jit)
         if self._key not in _programs:
             _programs[self._key] = _Program(shape, jit)
@@ -193,10 +232,16 @@ class CompiledPopulation:
         # What XLA's persistent cache did for this trial: "hit" (loaded), "miss" (compiled and
         # stored), "off" (no cache); None when XLA compiled nothing (reused, or XLA off).
         self.xla_cache: str | None = None
-        self._program.reset(self._weights, learning_rate)
+        self._restart()
+
+    def _restart(self) -> None:
+        """This population's initial weights and a fresh Adam in the program's variables."""
+        self._program.hold(self)
+        self._program.reset(self._weights, self._learning_rate)
 
     def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
         if not self._program.ready(evalset):
+            self._program.hold(self)  # compiling trains a batch: on this population's weights
             try:
                 self.xla_cache = self._program.compile(batches, evalset)
             except tensorflow().errors.OpError:
@@ -208,38 +253,14 @@ class CompiledPopulation:
                 _predicted.difference_update(
                     {k for k in _predicted if k[0] == self._program.predict_key})
                 self._program = _programs[self._key] = _Program(*self._key)
+                self._program.hold(self)
                 self.xla_cache = self._program.compile(batches, evalset)
-        self._program.reset(self._weights, self._learning_rate)
+        self._restart()
 
     def train_epoch(self, batches: Batches) -> np.ndarray:
+        self._program.hold(self)
         return self._program.train_epoch(batches)
 
     def predict(self, evalset: EvalSet) -> np.ndarray:
-        return self._program.probabilities(evalset)
-
-
-class CompiledEngine:
-    """One model: the population of one, with the single-model ``Engine`` interface."""
-
-    name = "compiled"
-
-    def __init__(self, *, units: int, learning_rate: float, seed: int,
-                 batch_shape: tuple[int, ...], eval_shape: tuple[int, ...],
-                 jit: bool = True, exact_shape: bool = False) -> None:
-        n_batches, n_chunks, *sample = batch_shape
-        self._population = CompiledPopulation(
-            units=units, learning_rate=learning_rate, seeds=[seed],
-            batch_shape=(n_batches, n_chunks, 1, *sample), eval_shape=eval_shape, jit=jit,
-            exact_shape=exact_shape,
-        )
-        self.jit, self.n_params = jit, self._population.n_params
-        self.reused = self._population.reused
-
-    def warm_up(self, batches: Batches, evalset: EvalSet) -> None:
-        self._population.warm_up(batches.with_member_axis(), evalset)
-
-    def train_epoch(self, batches: Batches) -> float:
-        return float(self._population.train_epoch(batches.with_member_axis())[0])
-
-    def predict(self, evalset: EvalSet) -> np.ndarray:
-        return self._population.predict(evalset)[0]
+        self._program.hold(self)
+        return self._program.predictions(evalset)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
+from lstmbench.feeding import Head
 
 # A single-step chunk (exact-shape programs only: shared ones always loop) of at most this many
 # sequences is one product [x, h, 1] @ lstm; larger batches add x * kernel + bias and
@@ -72,10 +73,26 @@ def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
                                 maximum_iterations=shape.chunk_steps)
         return h, c
 
-    def logits_of(head, h):  # Dense(1) on the last output: (K, N)
-        return tf.reduce_sum(h * head[:, None, :U, 0], axis=-1) + head[:, None, U, 0]
+    def logits_of(head, h):  # the Dense head on the last output: (K, N), or (K, N, C)
+        if shape.head.n_outputs == 1:
+            return tf.reduce_sum(h * head[:, None, :U, 0], axis=-1) + head[:, None, U, 0]
+        return tf.matmul(h, head[:, :U]) + head[:, None, U]
 
     return run_chunk, logits_of
+
+
+def head_functions(tf: Any, head: Head) -> tuple[Any, Any]:
+    """Return ``loss_of(y, logits)`` (each sample's loss) and ``output_of(logits)`` (what
+    ``predict`` returns) for ``head``: binary cross-entropy and sigmoid probabilities;
+    cross-entropy on class ids and softmax probabilities; squared error and the values."""
+    if head.kind == "binary":
+        return (lambda y, logits: tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits),
+                tf.sigmoid)
+    if head.kind == "softmax":
+        return (lambda y, logits: tf.nn.sparse_softmax_cross_entropy_with_logits(
+                    labels=tf.cast(y, tf.int32), logits=logits),
+                tf.nn.softmax)
+    return (lambda y, values: tf.square(y - values)), (lambda values: values)
 
 
 def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: ProgramShape,
@@ -85,6 +102,7 @@ def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: Prog
     plus each member's losses ``(K,)``."""
     K, B, U = shape.members, shape.batch, shape.units
     run_chunk, logits_of = model_functions(tf, shape)
+    loss_of, _ = head_functions(tf, shape.head)
     variables = [lstm, head]
     zeros = tf.zeros((K, B, U))
     one_product = B <= ONE_PRODUCT_MAX_BATCH
@@ -106,8 +124,8 @@ def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: Prog
             x, y = tf.gather(xs, b), tf.gather(ys, b)
             with tf.GradientTape() as tape:
                 h, c = run_chunk(lstm, x, k * steps, steps, h, c, one_product)
-                ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=logits_of(head, h))
-                losses = tf.reduce_sum(tf.where(real, ce, 0.0), axis=1) / count
+                each = loss_of(y, logits_of(head, h))
+                losses = tf.reduce_sum(tf.where(real, each, 0.0), axis=1) / count
                 # The sum: each member's slice gets its own loss's gradient, nothing else.
                 loss = tf.reduce_sum(losses)
             grads = tape.gradient(loss, variables)
@@ -126,15 +144,19 @@ def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: Prog
 
 
 def predict_function(tf: Any, shape: ProgramShape, *, jit: bool) -> Any:
-    """Return ``predict(lstm, head, xv, n_chunks, steps)``: probabilities ``(S, K, N)`` on the
-    validation samples ``xv (N, S, F)`` for the packed weights ``lstm`` and ``head`` (tensors,
-    not variables: one function serves every program of these members, steps and units); row
-    k is chunk k's, rows from ``n_chunks`` on are zeros."""
+    """Return ``predict(lstm, head, xv, n_chunks, steps)``: the head's outputs ``(S, K, N)``
+    (``(S, K, N, C)`` for a softmax) on the validation samples ``xv (N, S, F)`` for the packed
+    weights ``lstm`` and ``head`` (tensors, not variables: one function serves every program
+    of these members, steps, units, features and head); row k is chunk k's, rows from
+    ``n_chunks`` on are zeros."""
     K, S, F, U = shape.members, shape.steps, shape.features, shape.units
+    C = shape.head.n_outputs
     run_chunk, logits_of = model_functions(tf, shape)
+    _, output_of = head_functions(tf, shape.head)
+    per_sample = () if C == 1 else (C,)
 
     @tf.function(jit_compile=jit, autograph=False, input_signature=[
-        tf.TensorSpec((K, F + U + 1, 4 * U), tf.float32), tf.TensorSpec((K, U + 1, 1), tf.float32),
+        tf.TensorSpec((K, F + U + 1, 4 * U), tf.float32), tf.TensorSpec((K, U + 1, C), tf.float32),
         tf.TensorSpec((None, S, F), tf.float32), tf.TensorSpec((), tf.int32),
         tf.TensorSpec((), tf.int32)])
     def predict(lstm, head, xv, n_chunks, steps):
@@ -142,14 +164,15 @@ def predict_function(tf: Any, shape: ProgramShape, *, jit: bool) -> Any:
         x = tf.broadcast_to(xv[None], tf.stack([K, N, S, F]))  # every member, same samples
         zeros = tf.zeros(tf.stack([K, N, U]))
 
-        def chunk(k, h, c, probs):
+        def chunk(k, h, c, out):
             h, c = run_chunk(lstm, x, k * steps, steps, h, c, False)
             return k + 1, h, c, tf.tensor_scatter_nd_update(
-                probs, [[k]], tf.sigmoid(logits_of(head, h))[None])
+                out, [[k]], output_of(logits_of(head, h))[None])
 
-        _, _, _, probs = tf.while_loop(lambda k, h, c, probs: k < n_chunks, chunk,
-                                       (tf.constant(0), zeros, zeros, tf.zeros(tf.stack([S, K, N]))),
-                                       maximum_iterations=S)
-        return probs
+        _, _, _, out = tf.while_loop(lambda k, h, c, out: k < n_chunks, chunk,
+                                     (tf.constant(0), zeros, zeros,
+                                      tf.zeros(tf.stack([S, K, N, *per_sample]))),
+                                     maximum_iterations=S)
+        return out
 
     return predict

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lstmbench.feeding import Batches, EvalSet
+from lstmbench.feeding import BINARY, Batches, EvalSet, Head
 
 # Batches per call. Every batch starts from zero state, so an epoch splits into calls at batch
 # boundaries without changing anything; 32 keeps the padding of short epochs small (a padded
@@ -62,19 +62,30 @@ class ProgramShape:
     steps: int  # steps of a sample (sequence or window), padded
     chunk_steps: int  # most steps per chunk: 1 is the written-out single step, no loop
     units: int  # hidden units of the program (the model's, or more: padded units stay zero)
-    features: int = 1
+    features: int = 1  # F, never padded
+    head: Head = BINARY  # output layer and loss, never padded
 
     @classmethod
-    def of(cls, units: int, batch_shape: tuple[int, ...], *, exact: bool = False) -> ProgramShape:
+    def of(cls, units: int, batch_shape: tuple[int, ...], *, exact: bool = False,
+           head: Head = BINARY) -> ProgramShape:
         """The bucketed shape serving ``units`` on ``batch_shape`` ``(n_batches, n_chunks, K, B,
-        T, F)``; ``exact``: the configuration's own shape (no padding, as before buckets)."""
+        T, F)`` with ``head``; ``exact``: the configuration's own shape (no padding, as before
+        buckets)."""
         _, n_chunks, K, B, T, F = batch_shape
         if exact:
-            return cls(K, B, n_chunks * T, T, units, F)
+            return cls(K, B, n_chunks * T, T, units, F, head)
         chunk_steps = bucket(T, STEP_BUCKETS)
         steps = max(bucket(n_chunks * T, STEP_BUCKETS), chunk_steps)
         padded_units = units if units > UNIT_BUCKETS[-1] else bucket(units, UNIT_BUCKETS)
-        return cls(K, bucket(B, BATCH_BUCKETS), steps, chunk_steps, padded_units, F)
+        return cls(K, bucket(B, BATCH_BUCKETS), steps, chunk_steps, padded_units, F, head)
+
+    def __repr__(self) -> str:
+        # XLA's persistent cache keys a program by names drawn from this text: a binary head
+        # leaves it as it was before heads existed, so the entries cached then still load.
+        sizes = (f"members={self.members}, batch={self.batch}, steps={self.steps}, "
+                 f"chunk_steps={self.chunk_steps}, units={self.units}, features={self.features}")
+        head = "" if self.head == BINARY else f", head={self.head!r}"
+        return f"ProgramShape({sizes}{head})"
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,7 @@ def padded_weights(weights: list[np.ndarray], units: int) -> list[np.ndarray]:
 
     rec_padded = np.zeros((units, 4 * units), rec.dtype)
     rec_padded[:U] = gates(rec)
-    dense_padded = np.zeros((units, 1), dense_kernel.dtype)
+    dense_padded = np.zeros((units, dense_kernel.shape[1]), dense_kernel.dtype)
     dense_padded[:U] = dense_kernel
     return [gates(kernel), rec_padded, gates(bias), dense_padded, dense_bias]
 
