@@ -256,7 +256,7 @@ def _regions(s: Summary) -> Table:
     return Table("", ("arm", "window", "seeds converged", "P(converge) [95 % CI]"), tuple(rows),
                  note="Over the configurations drawn before any result was seen, as the arms' "
                       "P(converge). The lag: the steps before a sequence's end its target depends "
-                      "on (first-bit's: the whole sequence), so only a window that covers it "
+                      "on (the first bit: the whole sequence), so only a window that covers it "
                       "shows every window the target.", left=2)
 
 
