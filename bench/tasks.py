@@ -98,6 +98,32 @@ def bench_adding_long(replicates: int, epochs: int) -> dict[str, Any]:
             "paper_sequences_T100": PAPER["adding"], **out}
 
 
+def flat_rows(results: list[dict[str, Any]], long: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One flat row per configuration measured (the table docs render from ``rows``)."""
+    def row(task: str, arm: str, r: dict[str, Any], paper: int | None) -> dict[str, Any]:
+        return {"task": task, "arm": arm, "configuration": r["config"],
+                "ms_per_epoch": round(r["epoch_ms"]),
+                "seeds_converged": f"{round(r['converged_share'] * r['replicates'])}/{r['replicates']}",
+                "epochs_run": r["epochs_run"], "median_epoch": r["median_epoch"],
+                "training_sequences": r["sequences_to_converge"],
+                "best_score": round(r["best_score"], 3),
+                "ceiling": None if r["ceiling"] is None else round(r["ceiling"], 3),
+                "paper_sequences_T100": paper}
+
+    rows = []
+    for t in results:
+        name = f"{t['task']} ({t['n_sequences']} x {t['seq_len']})"
+        for f in [t["stateful"], *t["stateful_more"]]:
+            rows.append(row(name, "stateful", f, t["paper_sequences_T100"]))
+        for f in t["stateless"]:
+            arm = "stateless" + (" (best)" if f["window"] == t["best_stateless_window"] else "")
+            rows.append(row(name, arm, f, t["paper_sequences_T100"]))
+    if long is not None:
+        rows.append(row(f"adding ({long['n_sequences']} x {long['seq_len']})", "stateful", long,
+                        long["paper_sequences_T100"]))
+    return rows
+
+
 def _row(kind: str, arm: str, r: dict[str, Any]) -> list[str]:
     def num(v: Any, fmt: str) -> str:
         return "—" if v is None else format(v, fmt)
@@ -117,6 +143,7 @@ def main() -> None:
                    help="epochs of adding at T = 100 (0: skip it)")
     p.add_argument("--json", default="bench/results/tasks.json")
     args = p.parse_args()
+    load_before = os.getloadavg()
     results = [bench_task(kind, args.replicates) for kind in args.tasks.split(",") if kind]
     long = bench_adding_long(args.replicates, args.long_epochs) if args.long_epochs else None
     rows = []
@@ -133,8 +160,8 @@ def main() -> None:
         if r["paper_sequences_T100"]:
             print(f"{r['task']}: Hochreiter & Schmidhuber's LSTM needed ~{r['paper_sequences_T100']:,} "
                   f"training sequences at T = 100; here L = {r['seq_len']}.")
-    out = {"machine": machine(), "loadavg_start": results[0]["stateful"]["load_before"] if results
-           else os.getloadavg(), "tasks": results, "adding_T100": long}
+    out = {"machine": machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
+           "rows": flat_rows(results, long), "tasks": results, "adding_T100": long}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(out, indent=1, default=str))
     print(f"wrote {args.json}")
