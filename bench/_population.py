@@ -40,7 +40,7 @@ def _population(spec: Any) -> tuple[Any, Any, Any]:
     """The compiled population of ``spec`` (XLA on), warmed up; its data and first batches."""
     from lstmbench.engines import make_population
     from lstmbench.feeding import eval_set, population_batches
-    from lstmbench.task import make_task
+    from lstmbench.tasks import make_task
 
     data = make_task(spec.task, spec.data_seed)
     evalset = eval_set(data.x_val, data.y_val, spec.model)

@@ -56,7 +56,7 @@ POPULATION_EPOCHS = 6  # per repetition and K: 5 timed epochs after the first
 
 def _task(seed: int) -> Any:
     from lstmbench.spec import TaskSpec
-    from lstmbench.task import make_task
+    from lstmbench.tasks import make_task
 
     return make_task(TaskSpec(), seed)
 
@@ -170,11 +170,11 @@ def _fit_layout(batches: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def bench_keras_fit(batch_size: int, seeds: Iterable[int]) -> tuple[Samples, dict[str, Any]]:
     """``model.fit`` with steps_per_execution = chunks per sequence; returns (samples, checks)."""
-    from lstmbench.engines import score
     from lstmbench.engines._keras import KerasEngine, build_model, reset_states
     from lstmbench.engines._tf import tensorflow
     from lstmbench.engines._weights import initial_weights
     from lstmbench.feeding import eval_set, train_batches
+    from lstmbench.tasks import score
 
     tensorflow()
     import keras
@@ -235,7 +235,8 @@ def bench_keras_fit(batch_size: int, seeds: Iterable[int]) -> tuple[Samples, dic
             reset_states(eval_model)
             probs = np.stack([np.asarray(eval_model.predict_on_batch(evalset.xv[k]))[:, 0]
                               for k in range(evalset.xv.shape[0])])
-            if state["at"] is None and score(probs, evalset.yv)[1] >= TARGET:
+            if state["at"] is None and score(probs, evalset.yv, head=evalset.head, metric="per-sample",
+                                               tolerance=None, sequences=len(evalset.yv))[1] >= TARGET:
                 state["at"], state["epoch"] = time.perf_counter() - start, epoch
 
         resets = ResetAtSequenceStart(n_chunks)

@@ -46,7 +46,7 @@ def run_point(arm: str, n_sequences: int, seq_len: int, epochs: int) -> dict[str
     from lstmbench.engines._tf import tensorflow
     from lstmbench.feeding import eval_set, train_batches
     from lstmbench.spec import ModelConfig, TaskSpec, TrialSpec
-    from lstmbench.task import make_task
+    from lstmbench.tasks import make_task
 
     tensorflow()
     import keras  # noqa: F401

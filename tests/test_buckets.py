@@ -11,7 +11,7 @@ from lstmbench.engines._compiled import CompiledPopulation, _programs
 from lstmbench.engines._compiled._shapes import BATCH_BUCKETS, ProgramShape, bucket, eval_samples
 from lstmbench.feeding import eval_set, population_batches
 from lstmbench.spec import ModelConfig, TrainSpec, TrialSpec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 
 EPOCHS = 2
 TOLERANCE = 1e-5  # the issue's; measured: losses within 6e-8, probabilities within 1.2e-7

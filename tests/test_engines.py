@@ -9,7 +9,7 @@ from _heads import HEADS, head_data
 from lstmbench.engines import make_population
 from lstmbench.feeding import Head, eval_set, train_batches
 from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 
 TASK = TaskSpec(n_sequences=40, seq_len=8)
 

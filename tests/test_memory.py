@@ -15,7 +15,7 @@ from lstmbench.errors import UserError
 from lstmbench.feeding import eval_set, train_batches
 from lstmbench.memory import MEMORY_ENV, check_study, estimate, largest_trial, parse_size
 from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, load_study_spec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 
 
 def one_line(err: str) -> None:

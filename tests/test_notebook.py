@@ -17,7 +17,7 @@ from lstmbench.feeding import eval_set, train_batches
 from lstmbench.spec import NOTEBOOK_FORMS, TaskSpec, load_study_spec
 from lstmbench.study._objective import trial_spec
 from lstmbench.study.replay import replay_trial, stored_spec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 from lstmbench.trial import run_trial
 
 SPEC = dataclasses.replace(load_study_spec("seed-notebook"), task=TaskSpec(n_sequences=40))

@@ -13,7 +13,7 @@ from _heads import HEADS, head_data
 from lstmbench.engines import make_population
 from lstmbench.feeding import eval_set, population_batches
 from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
-from lstmbench.task import make_task
+from lstmbench.tasks import make_task
 
 EPOCHS = 2
 TOLERANCE = 1e-5  # the issue's: float32 sums in another order, amplified by 2 epochs of Adam

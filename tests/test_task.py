@@ -6,8 +6,40 @@ import numpy as np
 import pytest
 
 from lstmbench.feeding import windows
-from lstmbench.spec import TaskSpec
-from lstmbench.task import ceiling, make_task, window_ceiling
+from lstmbench.spec import TaskSpec, load_study_spec
+from lstmbench.tasks import ceiling, make_task, window_ceiling
+
+# sha256 of (shape, dtype, bytes) of x_train, y_train, x_val, y_val as lstmbench.task made them
+# before the tasks package (commit f3f6c89): every stored first-bit trial's data.
+FIRST_BIT_BEFORE = [
+    (TaskSpec(), 0, "71f1a1e6a03a8b88c19cc2d9eb502d62"),
+    (TaskSpec(), 7, "0203045d470f19d0e8746fee6fa983a3"),
+    (TaskSpec(n_sequences=400, noise=0.3), 1, "4ff1359d86ebe702797d8db1a43f34ae"),
+    (TaskSpec(n_sequences=37, seq_len=7, val_fraction=0.25), 5, "00afae50ff2608d9739f66038fc28396"),
+    (TaskSpec(n_sequences=100, seq_len=200), 3, "96eeb71b90478ee433a86dcb6e7e4b87"),
+]
+
+
+@pytest.mark.parametrize(("spec", "seed", "digest"), FIRST_BIT_BEFORE)
+def test_first_bit_arrays_are_bit_identical_to_before_the_tasks_package(spec, seed, digest):
+    import hashlib
+
+    data = make_task(spec, seed)
+    h = hashlib.sha256()
+    for a in (data.x_train, data.y_train, data.x_val, data.y_val):
+        h.update(str(a.shape).encode())
+        h.update(str(a.dtype).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    assert h.hexdigest()[:32] == digest
+
+
+@pytest.mark.parametrize(("study", "digest"), [
+    ("default", "dfc404b4fa6396d1"), ("seed-notebook", "33a5dbeb7a229ccc"),
+    ("memory-horizon", "ac49673cf6ec434f"), ("a-vs-a", "689060fc5cf45f07"),
+])
+def test_shipped_first_bit_studies_keep_their_hash(study, digest):
+    """The task's new settings count only when set: studies stored before them still join."""
+    assert load_study_spec(study).hash() == digest
 
 
 def test_task_matches_the_notebook_shape_and_is_deterministic():
@@ -76,7 +108,7 @@ def test_split_is_scikit_learns(n, test_size):
     """``stratified_split`` draws exactly what ``train_test_split(..., stratify=labels)`` draws."""
     from sklearn.model_selection import train_test_split
 
-    from lstmbench.task import stratified_split
+    from lstmbench.tasks import stratified_split
 
     for seed in range(40):
         labels = np.zeros(n, np.float32)

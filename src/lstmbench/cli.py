@@ -18,7 +18,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstmbench",
         description="When does an LSTM need stateful=True, and what does it cost? "
-        "Optuna sweeps over stateless and stateful LSTMs on the first-bit memory task.",
+        "Optuna sweeps over stateless and stateful LSTMs on the first-bit memory task, the "
+        "classic long-lag problems (--task) or your own sequences (--data FILE.npz).",
     )
     parser.add_argument("--version", action="version", version=f"lstmbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -24,8 +24,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from lstmbench import tasks
 from lstmbench.errors import UserError
 from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, describe_config
+from lstmbench.tasks import Dimensions
 
 FLOAT = 4  # bytes of a float32
 LAYOUT_COPIES = 4  # see the module docstring: cutting, shuffled copy, contiguous batches, TF's
@@ -49,29 +51,32 @@ class Footprint:
         return max(("data", "windows", "model"), key=lambda part: getattr(self, part))
 
 
+def dimensions(task: TaskSpec) -> Dimensions:
+    """Every size of the task's data that the estimate reads (the tasks package's)."""
+    return tasks.dimensions(task)
+
+
 def estimate(spec: TrialSpec) -> Footprint:
     """Return the estimated peak memory of training ``spec`` in this process."""
-    task, model = spec.task, spec.model
-    n, L = task.n_sequences, task.seq_len
-    data = 2 * n * L * FLOAT  # the sequences, and the split's copy of them
-    if task.noise > 0:
-        data += n * (L - 1) * (8 + 1)  # float64 draws, then the bool mask
+    model, dims = spec.model, dimensions(spec.task)
+    n, L, F = dims.n_train + dims.n_val, dims.seq_len, dims.features
+    data = 2 * n * L * F * FLOAT + dims.making  # the sequences, the split's copy, making them
     steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
     samples = n * per_seq  # training and validation samples together
-    windows = LAYOUT_COPIES * samples * steps * FLOAT  # type: ignore[operator]
-    return Footprint(data=data, windows=windows, model=_model_bytes(task, model))
+    windows = LAYOUT_COPIES * samples * steps * F * FLOAT  # type: ignore[operator]
+    return Footprint(data=data, windows=windows, model=_model_bytes(dims, model))
 
 
-def _model_bytes(task: TaskSpec, model: ModelConfig) -> int:
-    U, T, B = model.units, model.steps, model.batch_size
-    params = (1 + U + 1) * 4 * U + U + 1
+def _model_bytes(dims: Dimensions, model: ModelConfig) -> int:
+    U, T, B, F, C = model.units, model.steps, model.batch_size, dims.features, dims.outputs
+    params = (F + U + 1) * 4 * U + (U + 1) * C
     weights = 4 * params  # weights, gradients, Adam's m and v
     # Per step of a training chunk, for the gradient: the gates (B, 4U) and the products that
     # make them, up to (B, U, 4U) where the recurrent product is written as multiply-and-sum.
     train = B * T * 4 * U * (U + 8)
     # Evaluation: every validation sample at once, a chunk's inputs (N, T, 4U) and one step's
     # product (N, U, 4U) live together.
-    N = task.n_val * (1 if model.stateful else task.seq_len - model.window + 1)  # type: ignore[operator]
+    N = dims.n_val * (1 if model.stateful else dims.seq_len - model.window + 1)  # type: ignore[operator]
     evaluation = N * 4 * U * (T + U + 4)
     return (weights + train + evaluation) * FLOAT
 

@@ -16,13 +16,13 @@ import numpy as np
 
 from lstmbench import __version__
 from lstmbench.errors import TrainingDiverged
-from lstmbench.feeding import Batches, eval_set, population_batches, windows
+from lstmbench.feeding import Batches, eval_set, population_batches
 from lstmbench.measures import time_to_solution
 from lstmbench.spec import TrialSpec
-from lstmbench.task import make_task, window_ceiling
+from lstmbench.tasks import Task, score
 
 # Called after every epoch with (epoch, val_accuracy, train_loss); may raise to stop the trial
-# (a pruner does). It runs outside the timed regions.
+# (a pruner does); val_accuracy is the task's score. It runs outside the timed regions.
 EpochCallback = Callable[[int, float, float], None]
 
 
@@ -60,7 +60,9 @@ class TrialResult:
     val_accuracy: list[float]
     train_loss: list[float]
     val_loss: list[float]
-    ceiling: float  # best accuracy any model of this layout can reach on the validation split
+    # best score any model of this layout can reach on the validation split, where it is known
+    # exactly (None: not known, e.g. the user's data)
+    ceiling: float | None
     epochs_run: int
     epoch_ms: float  # median train time of an epoch after the first
     train_ms: list[float]  # every epoch's train time
@@ -94,6 +96,11 @@ class TrialResult:
     # compiled no XLA program (its program was reused, or XLA was off). Optional: older results
     # lack it.
     xla_cache: str | None = None
+    # How validation was scored: "per-sample" (every window / chunk) or "final" (each sequence's
+    # last), and for a regression the |error| that counts as right. Older results lack them:
+    # they were first-bit's per-sample accuracy.
+    metric: str = "per-sample"
+    tolerance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -135,16 +142,6 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def layout_ceiling(spec: TrialSpec, x_val: np.ndarray, y_val: np.ndarray) -> float:
-    """Best reachable validation accuracy: 1 when the whole history is visible, else the
-    majority label of each distinct window (the analytic ceiling on a noise-free task)."""
-    model = spec.model
-    if model.stateful or model.window == spec.task.seq_len:
-        return 1.0
-    w, wy = windows(x_val, y_val, model.window)  # type: ignore[arg-type]
-    return window_ceiling(w, wy)
 
 
 class _Members:
@@ -216,18 +213,23 @@ def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> Tria
     The result's spec holds the XLA choice as resolved ("on"/"off"): a replay runs the same
     program.
     """
-    from lstmbench.engines import make_population, score
+    from lstmbench.engines import make_population
 
     import_tensorflow()  # start-up, not this trial's compile time
 
     start = time.perf_counter()
-    data = make_task(spec.task, spec.data_seed)
-    model, train = spec.model, spec.train
-    evalset = eval_set(data.x_val, data.y_val, model)
+    task = Task(spec.task)
+    data = task.make(spec.data_seed)
+    model, train, head = spec.model, spec.train, task.head
+    evalset = eval_set(data.x_val, data.y_val, model, head=head)
 
     def batches_for(epoch: int) -> Batches:
         return population_batches(data.x_train, data.y_train, model, seeds=spec.member_seeds,
-                                  epoch=epoch, shuffle=train.shuffle)
+                                  epoch=epoch, shuffle=train.shuffle, head=head)
+
+    def scored(predictions: np.ndarray) -> tuple[float, float]:
+        return score(predictions, evalset.yv, head=head, metric=task.metric,
+                     tolerance=task.tolerance, sequences=len(data.y_val))
 
     first = batches_for(1)
     t0 = time.perf_counter()
@@ -245,7 +247,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> Tria
         probs = population.predict(evalset)
         t2 = time.perf_counter()
         timing.epoch(t1 - t0, t2 - t1)
-        members.record(epoch, losses, [score(p, evalset.yv) for p in probs])
+        members.record(epoch, losses, [scored(p) for p in probs])
         if members.all_diverged:
             raise TrainingDiverged(_diverged_message(losses, epoch))
         if on_epoch is not None:
@@ -253,8 +255,8 @@ def run_trial(spec: TrialSpec, *, on_epoch: EpochCallback | None = None) -> Tria
                      members.mean_curve(members.train_loss, epoch))
         if train.stop_at_convergence and members.all_done:
             break
-    ceiling = layout_ceiling(spec, data.x_val, data.y_val)
-    return _result(spec, members, timing, population, ceiling, first.n_updates)
+    return _result(spec, members, timing, population, task, task.ceiling(model, data),
+                   first.n_updates)
 
 
 def _diverged_message(losses: np.ndarray, epoch: int) -> str:
@@ -282,8 +284,8 @@ class _Timing:
         self.spent_s.append((self.spent_s[-1] if self.spent_s else self.compile_s) + train_s + eval_s)
 
 
-def _result(spec: TrialSpec, members: _Members, timing: _Timing, population: Any,
-            ceiling: float, n_updates: int) -> TrialResult:
+def _result(spec: TrialSpec, members: _Members, timing: _Timing, population: Any, task: Task,
+            ceiling: float | None, n_updates: int) -> TrialResult:
     """Assemble the trial's result from its members' records and its clock readings."""
     K, epochs_run = spec.train.replicates, len(timing.train_ms)
     converged = sorted(e for e in members.epochs if e is not None)
@@ -329,4 +331,6 @@ def _result(spec: TrialSpec, members: _Members, timing: _Timing, population: Any
         member_val_loss=members.val_loss,
         versions=versions(),
         xla_cache=getattr(population, "xla_cache", None),
+        metric=task.metric,
+        tolerance=task.tolerance,
     )

@@ -23,7 +23,9 @@ def print_result(result: TrialResult, console: Console | None = None) -> None:
     rows = [
         ("converged", conv),
         ("best / final val accuracy", f"{result.best_val_accuracy:.3f} / {result.final_val_accuracy:.3f}"),
-        ("ceiling of this layout", f"{result.ceiling:.3f}"),
+        ("ceiling of this layout", "unknown" if result.ceiling is None else f"{result.ceiling:.3f}"),
+        ("scored", result.metric + ("" if result.tolerance is None
+                                    else f", right when |error| < {result.tolerance:g}")),
         ("epoch time (median)", f"{result.epoch_ms:.1f} ms for {result.n_updates} updates"),
         ("build + compile", f"{result.compile_s:.2f} s" + (" (reused)" if result.reused_program else "")),
         ("time to converge", "—" if not result.converged else f"{result.time_to_converge_s:.2f} s"),

@@ -24,7 +24,11 @@ def register(sub: Any) -> None:
     p.add_argument("--spec", default=None,
                    help="study spec: a TOML file or a shipped study name (default: default; "
                         f"shipped: {', '.join(sorted(shipped_studies()))})")
-    p.add_argument("--study", default=None, help="study name (default: the spec's name)")
+    p.add_argument("--study", default=None,
+                   help="study name (default: the spec's name; with --data, the file's)")
+    p.add_argument("--data", default=None, metavar="FILE.npz",
+                   help="your own sequences in place of the spec's task: x (N, L) or (N, L, F), "
+                        "y (N,) classes or floats, optionally x_val, y_val, lag (docs/tasks.md)")
     add_storage_flag(p)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     p.add_argument("--timeout", type=float, default=None,
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         heartbeat=DEFAULT_HEARTBEAT if args.heartbeat is None else args.heartbeat,
         quiet=args.quiet, console=console, storage_patience=args.storage_patience,
         confirm=args.confirm,
+        data=args.data,
     )
     if outcome.exit_code in (0, 1):  # not interrupted: conclude
         # Imported only now: `lstmbench sweep` starts sooner.

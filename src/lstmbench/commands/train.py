@@ -10,29 +10,47 @@ from typing import Any
 from lstmbench.commands import add_storage_flag
 from lstmbench.spec import (
     ENGINES,
+    KINDS,
     MEMBER_SEED_STRIDE,
+    METRICS,
     PROGRAMS,
+    REGRESSION_TOLERANCE,
     XLA,
     ModelConfig,
     TaskSpec,
     TrainSpec,
     TrialSpec,
+    n_windows,
 )
+
+BUILT_IN = tuple(kind for kind in KINDS if kind != "npz")
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "train",
         help="train one configuration and print its convergence and timings",
-        description="Train one configuration of the first-bit task and report convergence and timings.",
+        description="Train one configuration on a task (default: the notebook's first-bit) or on "
+                    "your own sequences (--data FILE.npz) and report convergence and timings.",
     )
+    data = p.add_mutually_exclusive_group()
+    data.add_argument("--task", choices=BUILT_IN, default="first-bit",
+                      help="built-in task (default: first-bit; docs/tasks.md describes each)")
+    data.add_argument("--data", default=None, metavar="FILE.npz",
+                      help="your own sequences: x (N, L) or (N, L, F), y (N,) classes or floats, "
+                           "optionally x_val, y_val, lag")
+    p.add_argument("--metric", choices=METRICS, default=None,
+                   help="validation score: per-sample (every window/chunk) or final (each "
+                        "sequence's last prediction); default: the task's")
+    p.add_argument("--tolerance", type=float, default=None,
+                   help=f"regression: |error| that counts as right (default: {REGRESSION_TOLERANCE})")
     arm = p.add_mutually_exclusive_group()
     arm.add_argument("--stateful", dest="stateful", action="store_true", default=True,
                      help="carry the LSTM state across chunks of a sequence (default)")
     arm.add_argument("--stateless", dest="stateful", action="store_false",
                      help="train on every window of --window steps, each from a zero state")
     p.add_argument("--window", type=int, default=None,
-                   help="stateless: steps per window (default: 10)")
+                   help="stateless: steps per window (default: 10, at most the sequence's length)")
     p.add_argument("--timesteps", type=int, default=None,
                    help="stateful: steps per chunk, must divide --seq-len (default: 1)")
     p.add_argument("--batch-size", type=int, default=None,
@@ -40,14 +58,14 @@ def register(sub: Any) -> None:
     p.add_argument("--units", type=int, default=8, help="LSTM units (default: 8)")
     p.add_argument("--epochs", type=int, default=TrainSpec.epochs,
                    help=f"most epochs to train (default: {TrainSpec.epochs})")
-    p.add_argument("--seq-len", type=int, default=TaskSpec.seq_len,
-                   help=f"steps per sequence (default: {TaskSpec.seq_len})")
-    p.add_argument("--sequences", type=int, default=TaskSpec.n_sequences,
-                   help=f"sequences in the task (default: {TaskSpec.n_sequences})")
+    p.add_argument("--seq-len", type=int, default=None,
+                   help="steps per sequence of a built-in task (default: the task's; first-bit 20)")
+    p.add_argument("--sequences", type=int, default=None,
+                   help="sequences of a built-in task (default: the task's; first-bit 100)")
     p.add_argument("--val-fraction", type=float, default=TaskSpec.val_fraction,
                    help=f"share of sequences held out (default: {TaskSpec.val_fraction})")
     p.add_argument("--noise", type=float, default=0.0,
-                   help="chance of a random 1 at steps > 0 (default: 0)")
+                   help="first-bit: chance of a random 1 at steps > 0 (default: 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, order and weights (default: 0)")
     p.add_argument("--replicates", type=int, default=TrainSpec.replicates, metavar="K",
                    help="members trained side by side, member i with its own weights and order "
@@ -76,8 +94,29 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def spec_from_args(args: argparse.Namespace) -> TrialSpec:
-    """Return the trial spec the flags describe (arm defaults: T=1/B=1 or W=10/B=11)."""
+def task_from_args(args: argparse.Namespace) -> TaskSpec:
+    """Return the task the flags describe (an npz file not read yet)."""
+    from lstmbench.errors import UserError
+
+    scoring = dict(metric=args.metric or "", tolerance=args.tolerance or 0.0,
+                   val_fraction=args.val_fraction)
+    if args.data is not None:
+        given = [flag for flag, value in (("--seq-len", args.seq_len), ("--sequences", args.sequences),
+                                          ("--noise", args.noise or None)) if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)}: the file {args.data} has its own sequences: "
+                            "leave them out")
+        return TaskSpec(kind="npz", path=args.data, **scoring)
+    if args.noise and args.task != "first-bit":
+        raise UserError(f"--noise is first-bit's; {args.task} makes its own noise: leave it out")
+    return TaskSpec(kind=args.task, n_sequences=args.sequences, seq_len=args.seq_len,
+                    noise=args.noise, **scoring)
+
+
+def spec_from_args(args: argparse.Namespace, task: TaskSpec | None = None) -> TrialSpec:
+    """Return the trial spec the flags describe (arm defaults: T=1/B=1 or W=10/B=11, at most
+    the task's sequence length and windows)."""
+    task = task_from_args(args) if task is None else task
     if args.stateful:
         model = ModelConfig(
             stateful=True,
@@ -86,17 +125,19 @@ def spec_from_args(args: argparse.Namespace) -> TrialSpec:
             units=args.units,
         )
     else:
-        window = 10 if args.window is None else args.window
+        window = min(10, task.seq_len) if args.window is None else args.window  # type: ignore[type-var]
         model = ModelConfig(
             stateful=False,
             window=window,
-            batch_size=11 if args.batch_size is None else args.batch_size,
+            # 11 (the notebook's), or every window of a small task; a window longer than the
+            # sequence is refused by the model's check, naming the window
+            batch_size=(min(11, max(1, n_windows(task, window))) if args.batch_size is None
+                        else args.batch_size),
             units=args.units,
         )
     return TrialSpec(
         model=model,
-        task=TaskSpec(n_sequences=args.sequences, seq_len=args.seq_len,
-                      val_fraction=args.val_fraction, noise=args.noise),
+        task=task,
         train=TrainSpec(epochs=args.epochs, target=args.target, engine=args.engine,
                         learning_rate=args.lr, stop_at_convergence=args.stop,
                         xla=args.xla or "auto", replicates=args.replicates,
@@ -127,9 +168,12 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--window is for --stateless; a stateful model takes --timesteps")
     if not args.stateful and args.timesteps is not None:
         raise UserError("--timesteps is for --stateful; a stateless model takes --window")
-    spec = spec_from_args(args)
     from lstmbench.memory import check_train
+    from lstmbench.tasks import resolve
 
+    # An npz file is read and checked here, its sizes fitted to memory before its sequences load.
+    task = resolve(task_from_args(args), fits=lambda t: check_train(spec_from_args(args, t)))
+    spec = spec_from_args(args, task)
     check_train(spec)  # before TensorFlow is imported or any array allocated
 
     from lstmbench.trial import run_trial

@@ -3,7 +3,7 @@ they never import Optuna."""
 
 from __future__ import annotations
 
-from lstmbench.engines._base import Engine, score
+from lstmbench.engines._base import Engine
 from lstmbench.engines._keras import KerasEngine, reset_states
 from lstmbench.engines._population import Population, make_population
 from lstmbench.engines._tf import tensorflow
@@ -39,4 +39,4 @@ def make_engine(spec: TrialSpec, batches: Batches, evalset: EvalSet) -> Engine:
 
 
 __all__ = ["Engine", "KerasEngine", "Population", "make_engine", "make_population",
-           "reset_states", "score", "tensorflow"]
+           "reset_states", "tensorflow"]

@@ -27,12 +27,3 @@ class Engine(Protocol):
         """Return the head's predictions, state from zero, carried across chunks: binary ->
         probabilities ``(n_chunks, N)``; softmax -> probabilities ``(n_chunks, N, C)``;
         linear -> values ``(n_chunks, N)``."""
-
-
-def score(probs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Return (binary cross-entropy, accuracy) over every prediction (every chunk, every sample)."""
-    y = np.broadcast_to(labels[None, :], probs.shape)
-    p = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
-    loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-    accuracy = float(np.mean((probs > 0.5) == (y > 0.5)))
-    return loss, accuracy

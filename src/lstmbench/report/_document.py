@@ -14,6 +14,7 @@ from lstmbench.report._compare import ASSUMES, PRIMARY
 from lstmbench.report._groups import ConfigRow
 from lstmbench.report._stats import Estimate
 from lstmbench.report._summary import ArmSummary, Summary, Table
+from lstmbench.report._task import window_note
 from lstmbench.report._verdict import ALPHA
 
 OBJECTIVE = ("time to solution: expected training seconds to one converged model, failed seeds "
@@ -114,6 +115,8 @@ def _header(s: Summary) -> str:
     if left_out:
         text += f" ({left_out} not completed, left out of every number below)"
     text += "."
+    if s.task:
+        text += f" {s.task}"
     if s.target is not None:
         text += f" Converged means validation accuracy ≥ {s.target:g}."
     return text
@@ -299,13 +302,15 @@ def _configurations(s: Summary) -> Table:
 
 def _windows(s: Summary) -> Table:
     many = len({w.seq_len for w in s.windows}) > 1
+    lag = any(w.lag is not None for w in s.windows)  # trials that know their task's lag
     cols = (("seq_len",) if many else ()) + ("window", "trials", "seeds converged",
-                                             "best accuracy", "ceiling")
+                                             "best accuracy", "ceiling") + (
+        ("covers the lag",) if lag else ())
     rows = tuple(((str(w.seq_len),) if many else ())
                  + (str(w.window), str(w.trials), f"{w.converged}/{w.members}",
-                    f.accuracy(w.best_accuracy), f.accuracy(w.ceiling)) for w in s.windows)
-    return Table("", cols, rows, note="Ceiling: the best validation accuracy any stateless model "
-                 "can reach with that window (only the window at step 0 sees the first bit).")
+                    f.accuracy(w.best_accuracy), f.accuracy(w.ceiling))
+                 + (("yes" if w.covers_lag else "no",) if lag else ()) for w in s.windows)
+    return Table("", cols, rows, note=window_note(s.windows))
 
 
 def _cells(s: Summary) -> Table:

@@ -54,8 +54,11 @@ def run_seconds(r: dict[str, Any]) -> float:
 
 def lag(r: dict[str, Any]) -> int | None:
     """Return how many steps before a sequence's end its target's information lies (None:
-    unknown): the one place the report learns a task's lag. First-bit's label is step 0, so its
-    lag is the whole sequence."""
+    unknown): the one place the report learns a task's lag. A row of a stored trial carries its
+    task's (``lstmbench.tasks``; None for a file that does not say); rows without one are
+    first-bit's, whose label is step 0: the whole sequence."""
+    if "lag" in r:
+        return r["lag"]
     return r.get("seq_len")
 
 
@@ -96,6 +99,14 @@ class WindowRow:
     converged: int  # members
     best_accuracy: float
     ceiling: float | None  # best accuracy any stateless model can reach with this window
+    lag: int | None = None  # the task's lag (None: unknown): a window of >= lag steps sees it
+    task: str | None = None  # the task's name, or its file's (None: a study from before tasks)
+
+    @property
+    def covers_lag(self) -> bool:
+        """Whether the window holds every step its task's target depends on (unknown lag: the
+        whole sequence)."""
+        return self.window >= (self.lag or self.seq_len)
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,7 @@ def windows(done: Sequence[dict[str, Any]]) -> tuple[WindowRow, ...]:
             converged=sum(converged_members(r) for r in rs),
             best_accuracy=max(float(r.get("best_val_accuracy") or 0.0) for r in rs),
             ceiling=max(ceilings) if ceilings else None,
+            lag=rs[0].get("lag"), task=rs[0].get("task"),
         ))
     return tuple(out)
 

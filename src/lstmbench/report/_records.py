@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from lstmbench.report._task import task_fields
 from lstmbench.spec import describe_config
 from lstmbench.storage import FORMAT_KEY, read_trials, upgraded
 
@@ -18,6 +19,7 @@ RESULT_COLUMNS = (
     "fail_reason", "replicates", "converged_share", "median_epoch", "member_epochs",
     "member_train_s", "time_to_solution_s", "chosen_blind", "val_accuracy", "train_ms", "versions",
     "confirmation", "confirms",  # a chosen configuration re-run on fresh seeds, and which trial
+    "metric", "tolerance",  # how the trial's validation was scored
 )
 
 
@@ -45,7 +47,7 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
             m = spec["model"]
             row.update(stateful=m["stateful"], window=m["window"], timesteps=m["timesteps"],
                        batch_size=m["batch_size"], units=m["units"],
-                       seq_len=spec["task"]["seq_len"])
+                       seq_len=spec["task"]["seq_len"], **task_fields(spec))
         rows.append(row)
     return rows
 

@@ -47,6 +47,7 @@ from lstmbench.report._stats import (
     median,
     pooled_ratio,
 )
+from lstmbench.report._task import task_line
 from lstmbench.report._verdict import verdict_text
 
 STATES = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
@@ -160,6 +161,7 @@ class Summary:
     difference: Interval = Interval(None, None, None)  # P(converge), first arm minus second
     regions: tuple[Region, ...] = ()
     confirmations: tuple[Confirmation, ...] = ()
+    task: str = ""  # the task or the user's file, and how validation is scored (report._task)
 
     @property
     def trials(self) -> int:
@@ -211,6 +213,7 @@ def summarize(rows: Sequence[dict[str, Any]], *, study: str, storage: str = "",
         difference=gap,
         regions=regions,
         confirmations=confirmations,
+        task=task_line(spec),
     )
 
 

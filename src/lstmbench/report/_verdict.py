@@ -11,6 +11,7 @@ import math
 from typing import TYPE_CHECKING
 
 from lstmbench.report import _format as f
+from lstmbench.report._task import lag_windows
 
 if TYPE_CHECKING:
     from lstmbench.report._exact import TestResult
@@ -41,7 +42,7 @@ def verdict_text(arms: tuple[ArmSummary, ...], tests: tuple[TestResult, ...],
                  f"{first.arm} seeds and {second.converged} of {second.members} {second.arm} "
                  "seeds converged.")
     short, whole = _split(windows)
-    words += _windows(short, whole)
+    words += _windows(short, whole, first_bit=all(w.task in (None, "first-bit") for w in windows))
     words += _regions(regions)
     words += _cost(first, second)
     words += _best(first, second, confirmations)
@@ -88,14 +89,17 @@ def _primary(t: TestResult) -> list[str]:
 
 
 def _split(windows: tuple[WindowRow, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
-    """Return (members, converged) of stateless windows shorter than the sequence, and of whole ones."""
-    short = [w for w in windows if w.window < w.seq_len]
-    whole = [w for w in windows if w.window >= w.seq_len]
+    """Return (members, converged) of stateless windows shorter than the task's lag (the
+    sequence, where the lag is unknown), and of windows that cover it."""
+    short = [w for w in windows if not w.covers_lag]
+    whole = [w for w in windows if w.covers_lag]
     return ((sum(w.members for w in short), sum(w.converged for w in short)),
             (sum(w.members for w in whole), sum(w.converged for w in whole)))
 
 
-def _windows(short: tuple[int, int], whole: tuple[int, int]) -> list[str]:
+def _windows(short: tuple[int, int], whole: tuple[int, int], *, first_bit: bool) -> list[str]:
+    if not first_bit:
+        return lag_windows(short, whole)
     out = []
     if short[0]:
         n, conv = short

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from lstmbench.spec._model import (
     ENGINES,
+    KINDS,
     MEMBER_SEED_STRIDE,
+    METRICS,
     NOTEBOOK_ENGINES,
     NOTEBOOK_FORMS,
     PROGRAMS,
+    REGRESSION_TOLERANCE,
     XLA,
     ModelConfig,
     TaskSpec,
     TrainSpec,
     TrialSpec,
     describe_config,
+    n_windows,
 )
 from lstmbench.spec._study import (
     ARMS,
@@ -31,10 +35,13 @@ from lstmbench.spec._toml import find_spec, load_study_spec, shipped_studies
 __all__ = [
     "ARMS",
     "ENGINES",
+    "KINDS",
     "MEMBER_SEED_STRIDE",
+    "METRICS",
     "NOTEBOOK_ENGINES",
     "NOTEBOOK_FORMS",
     "PROGRAMS",
+    "REGRESSION_TOLERANCE",
     "XLA",
     "ConfirmationSpec",
     "ModelConfig",
@@ -51,5 +58,6 @@ __all__ = [
     "divisors",
     "find_spec",
     "load_study_spec",
+    "n_windows",
     "shipped_studies",
 ]

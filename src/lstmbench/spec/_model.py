@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,20 @@ def divisors(n: int) -> tuple[int, ...]:
 def n_windows(task: TaskSpec, window: int) -> int:
     """Training windows of ``window`` steps: what a stateless batch is drawn from."""
     return task.n_train * (task.seq_len - window + 1)
-N_CLASSES = 2  # the first bit: 0 or 1
+
+
+# Each built-in task: (classes, features, default n_sequences, default seq_len). Classes 0 is a
+# regression. The sizes are chosen so that a study of the task finishes in minutes on a laptop
+# (docs/tasks.md says why each); the user's .npz ("npz") brings its own.
+KINDS: dict[str, tuple[int, int, int, int]] = {
+    "first-bit": (2, 1, 100, 20),  # the notebook's SAMPLES and MAX_SEQ_LEN
+    "two-sequence": (2, 1, 200, 20),
+    "adding": (0, 2, 1000, 20),
+    "temporal-order": (4, 8, 400, 20),
+    "npz": (0, 0, 0, 0),  # everything from the file
+}
+METRICS = ("per-sample", "final")
+REGRESSION_TOLERANCE = 0.04  # Hochreiter & Schmidhuber's adding problem: right when |error| < 0.04
 
 
 def _check(ok: bool, message: str) -> None:
@@ -43,16 +57,50 @@ def _check(ok: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """The first-bit task: ``n_sequences`` rows of ``seq_len`` steps, half with a 1 at step 0."""
+    """A task: its kind, its sizes, how its validation is scored.
 
-    n_sequences: int = 100  # the notebook's SAMPLES
-    seq_len: int = 20  # the notebook's MAX_SEQ_LEN
+    ``first-bit`` is the notebook's (``n_sequences`` rows of ``seq_len`` steps, half with a 1 at
+    step 0); ``two-sequence``, ``adding`` and ``temporal-order`` are Hochreiter & Schmidhuber's;
+    ``npz`` is the user's file at ``path``. Sizes left out take the kind's defaults (``KINDS``).
+    An ``npz`` task is *resolved* once its file has been read (``lstmbench.tasks.resolve``):
+    ``sha256`` then holds the file's content hash and the sizes are the file's.
+    """
+
+    kind: str = "first-bit"
+    n_sequences: int | None = None  # None: the kind's (first-bit: 100, the notebook's SAMPLES)
+    seq_len: int | None = None  # None: the kind's (first-bit: 20, the notebook's MAX_SEQ_LEN)
     val_fraction: float = 0.1  # the notebook's test_size
-    noise: float = 0.0  # chance of a random 1 at steps > 0; it never carries the label
+    noise: float = 0.0  # first-bit: chance of a random 1 at steps > 0; it never carries the label
     seed: int | None = None  # the data's seed; None: the trial's seed (a replayed member sets it)
+    n_info: int = 3  # two-sequence: leading steps that carry the class (Hochreiter & Schmidhuber: 3)
+    metric: str = ""  # "per-sample" or "final"; "": the task's (first-bit: per-sample, else final)
+    tolerance: float = 0.0  # regression: right when |error| < tolerance; 0: 0.04 (the adding problem's)
+    path: str = ""  # npz: the file
+    sha256: str = ""  # npz: the file's content hash, filled in when it is read
+    n_features: int = 0  # npz: the file's F (built-in kinds have their own)
+    n_classes: int = 0  # npz: the file's classes (0: float targets, a regression)
+    n_validation: int = 0  # npz: sequences in the file's x_val (0: split off val_fraction)
+    lag: int = 0  # npz: the file's lag, the last steps that hold what the target depends on (0: unknown)
 
     def __post_init__(self) -> None:
+        _check(self.kind in KINDS, f"kind={self.kind!r} is unknown: choose one of {', '.join(KINDS)}")
+        _, _, n_default, L_default = KINDS[self.kind]
+        if self.n_sequences is None:
+            object.__setattr__(self, "n_sequences", n_default)
+        if self.seq_len is None:
+            object.__setattr__(self, "seq_len", L_default)
+        _check(self.metric in ("", *METRICS),
+               f"metric={self.metric!r} is unknown: choose {' or '.join(METRICS)}")
+        _check(self.tolerance >= 0, f"tolerance={self.tolerance} is out of range: must be >= 0")
+        if self.kind == "npz":
+            _check(bool(self.path), 'kind = "npz" needs path = "FILE.npz"')
+            if not self.resolved:
+                return  # the sizes are the file's, checked when it is read
         _check(self.seq_len >= 1, f"seq_len={self.seq_len} is out of range: must be >= 1")
+        shortest = {"two-sequence": self.n_info + 1, "adding": 6, "temporal-order": 10}.get(self.kind, 1)
+        _check(self.seq_len >= shortest,
+               f"seq_len={self.seq_len} is too short for {self.kind}: must be >= {shortest}")
+        _check(self.n_info >= 1, f"n_info={self.n_info} is out of range: must be >= 1")
         _check(
             0.0 < self.val_fraction < 1.0,
             f"val_fraction={self.val_fraction} is out of range: must be in (0, 1)",
@@ -60,26 +108,70 @@ class TaskSpec:
         _check(
             0.0 <= self.noise < 1.0, f"noise={self.noise} is out of range: must be in [0, 1)"
         )
-        n, n_val = self.n_sequences, math.ceil(self.n_sequences * self.val_fraction)
-        _check(n >= 4, f"n_sequences={n} is out of range: must be >= 4 (each split needs both "
-                       "classes, each class at least 2 sequences)")
+        self._check_split()
+
+    def _check_split(self) -> None:
+        n, n_val, C = self.n_sequences, self.n_val, max(self.classes, 1)
+        if self.kind == "npz":
+            return  # the file's classes per side are checked when it is read
+        _check(n >= 2 * C, f"n_sequences={n} is out of range: must be >= {2 * C} (each split "
+                           f"needs {'every class' if C > 1 else 'a sequence'}"
+                           f"{', each class at least 2 sequences' if C > 1 else ''})")
         # The split is stratified: each side needs a sequence of each class, or it is empty or
         # single-class (scikit-learn refuses it, or accuracy means nothing).
         _check(
-            N_CLASSES <= n_val <= n - N_CLASSES,
+            C <= n_val <= n - C,
             f"n_sequences={n} with val_fraction={self.val_fraction} leaves {n_val} validation "
-            f"and {n - n_val} training sequences, fewer than the {N_CLASSES} classes on one side: "
-            f"use a val_fraction in ({1 / n:.3g}, {(n - N_CLASSES) / n:.3g}] or more sequences",
+            f"and {n - n_val} training sequences, fewer than the {C} classes on one side: "
+            f"use a val_fraction in ({1 / n:.3g}, {(n - C) / n:.3g}] or more sequences",
         )
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the sizes are known: always, except for an npz file not read yet."""
+        return self.kind != "npz" or bool(self.sha256)
+
+    @property
+    def classes(self) -> int:
+        """Classes of the target; 0 for a regression (float targets)."""
+        return self.n_classes if self.kind == "npz" else KINDS[self.kind][0]
+
+    @property
+    def features(self) -> int:
+        """F, the values per step."""
+        return self.n_features if self.kind == "npz" else KINDS[self.kind][1]
+
+    @property
+    def regression(self) -> bool:
+        return self.classes == 0
+
+    @property
+    def default_metric(self) -> str:
+        """The notebook's per-sample for first-bit (its ceiling is defined so); final for the rest."""
+        return "per-sample" if self.kind == "first-bit" else "final"
+
+    @property
+    def scoring(self) -> tuple[str, float | None]:
+        """(metric, tolerance) that score this task's validation: the spec's, else the task's;
+        a tolerance only for a regression."""
+        tolerance = (self.tolerance or REGRESSION_TOLERANCE) if self.regression else None
+        return self.metric or self.default_metric, tolerance
 
     @property
     def n_val(self) -> int:
         """Validation sequences, as scikit-learn's ``train_test_split`` counts them."""
-        return math.ceil(self.n_sequences * self.val_fraction)
+        if self.n_validation:
+            return self.n_validation
+        return math.ceil(self.n_sequences * self.val_fraction)  # type: ignore[operator]
 
     @property
     def n_train(self) -> int:
-        return self.n_sequences - self.n_val
+        return self.n_sequences - self.n_val  # type: ignore[operator]
+
+    @property
+    def label(self) -> str:
+        """The task as a reader names it: the kind, or the file's name for npz."""
+        return os.path.basename(self.path) if self.kind == "npz" else self.kind
 
 
 @dataclass(frozen=True)

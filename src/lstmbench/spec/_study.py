@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,11 @@ ARMS = ("stateful", "stateless")
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median")
 ADDED_SETTINGS = {("train", "xla"): "auto", ("train", "replicates"): 1, ("task", "seed"): None,
-                  ("train", "programs"): "shared", ("confirmation", "members"): 16}
+                  ("train", "programs"): "shared", ("confirmation", "members"): 16,
+                  ("task", "kind"): "first-bit",
+                  ("task", "n_info"): 3, ("task", "metric"): "", ("task", "tolerance"): 0.0,
+                  ("task", "path"): "", ("task", "sha256"): "", ("task", "n_features"): 0,
+                  ("task", "n_classes"): 0, ("task", "n_validation"): 0, ("task", "lag"): 0}
 ADDED_SECTIONS = ("confirmation",)  # left out of the hash while every key in it is at its default
 MIN_CONFIRMATION_MEMBERS = 16  # fewer seeds would leave a confirmed share too uncertain to quote
 
@@ -153,8 +158,13 @@ class StudySpec:
         return dataclasses.replace(self.task, seq_len=seq_len)
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the spec as stored with its study. A data file is its name and its content
+        (``task.sha256``): the same file in another folder, or on another machine, is the same
+        study."""
         data = dataclasses.asdict(self)
         data.pop("source")
+        if data["task"].get("path"):
+            data["task"]["path"] = os.path.basename(data["task"]["path"])
         return data
 
     def hash(self) -> str:
@@ -181,6 +191,8 @@ class StudySpec:
         """Refuse what cannot run, naming the file, the key and the fix."""
         self._validate_space()
         self._validate_sampler()
+        if not self.task.resolved:
+            return  # an npz file not read yet: its sizes are checked when it is
         if not self.variants:
             if "stateful" in self.space.arms:
                 self._validate_stateful()

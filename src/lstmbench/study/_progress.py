@@ -144,5 +144,6 @@ class Progress:
             solution = attrs.get("time_to_solution_s")
             return (f"{head}: {seeds}, median epoch {attrs.get('median_epoch') or 0:g}"
                     + ("" if solution is None else f", {solution * 1e3:.3g} ms to a solution"))
+        ceiling = attrs.get("ceiling")
         return (f"{head}: not converged ({k}/{K} seeds), best {attrs.get('best_val_accuracy', 0):.3f}"
-                f" (ceiling {attrs.get('ceiling', 0):.3f})")
+                + ("" if ceiling is None else f" (ceiling {ceiling:.3f})"))

@@ -35,6 +35,7 @@ from lstmbench.study._queue import not_queued, queue_trials
 from lstmbench.study._signals import Terminated
 from lstmbench.study._study import SWEEP, create_or_join
 from lstmbench.study._worker import work
+from lstmbench.tasks import with_data
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def run_sweep(
     console: Console | None = None,
     storage_patience: float | None = None,
     confirm: bool = True,
+    data: str | None = None,
 ) -> SweepOutcome:
     """Run ``trials`` more trials of a study (created from ``spec`` if new); return the outcome.
 
@@ -74,14 +76,15 @@ def run_sweep(
     confirmation of each arm's best on fresh seeds (see ``_confirm``), unless ``confirm`` is
     False (or the spec's ``confirmation.members`` is 0). ``timeout`` counts from the call.
     A storage lost mid-sweep is waited for ``storage_patience`` seconds (default:
-    $LSTMBENCH_STORAGE_PATIENCE, else 60), then ``StorageLost`` is raised.
+    $LSTMBENCH_STORAGE_PATIENCE, else 60), then ``StorageLost`` is raised. ``data``: the user's
+    .npz in place of the spec's task (the study is then named after the file).
     """
     start, began = time.perf_counter(), time.time()
     console = console or Console(stderr=False)
     _check_ranges(trials, jobs, timeout, heartbeat)
     deadline = None if timeout is None else began + timeout  # counts from the start
     patience = patience_seconds(storage_patience)
-    study_spec = _load_spec(spec, seed, jobs)
+    study_spec = _load_spec(spec, seed, jobs, data)
     name = study or study_spec.name
     url = storage_url(storage)
     heartbeat = heartbeat or None
@@ -117,13 +120,17 @@ def run_sweep(
     return _conclude(outcome, optuna_study, sweep_id, where, storage, console, quiet)
 
 
-def _load_spec(spec: str | None, seed: int | None, jobs: int | None) -> StudySpec:
+def _load_spec(spec: str | None, seed: int | None, jobs: int | None,
+               data: str | None = None) -> StudySpec:
     study_spec = load_study_spec(spec)
     if seed is not None:
         study_spec = replace(study_spec, seed=seed)
     # The largest configuration of the space, in every worker at once: refused before anything
-    # is queued, rather than a worker's allocation failing trials one after the other.
-    check_study(study_spec, workers=jobs or os.cpu_count() or 1)
+    # is queued, rather than a worker's allocation failing trials one after the other (and
+    # before an npz file's sequences are loaded).
+    workers = jobs or os.cpu_count() or 1
+    study_spec = with_data(study_spec, data, fits=lambda s: check_study(s, workers=workers))
+    check_study(study_spec, workers=workers)
     return study_spec
 
 
