@@ -30,7 +30,7 @@ import socket
 import time
 from typing import Any
 
-from lstmbench.errors import TrainingDiverged
+from lstmbench.errors import TrainingDiverged, failure_reason
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.storage import TrialWriter, queued_params, stamped
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
@@ -151,7 +151,7 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
         except optuna.TrialPruned:
             raise  # only with a pruner: every epoch is written already
         except Exception as exc:
-            writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
+            writer.flush({"fail_reason": failure_reason(exc)})  # an allocation that failed: one line
             raise
 
     blind = _BlindLatch(spec)
