@@ -30,8 +30,8 @@ class _Bar(RichProgress):
     """The sweep's bar, and under it a line per trial that has been training for long."""
 
     def __init__(self, *columns: Any, **kwargs: Any) -> None:
+        self.long_lines: list[str] = []  # first: the constructor renders once
         super().__init__(*columns, **kwargs)
-        self.long_lines: list[str] = []
 
     def get_renderables(self) -> Any:
         yield self.make_tasks_table(self.tasks)
