@@ -1,19 +1,25 @@
 """How much memory a configuration needs, how much the machine has, and a refusal before
 allocating what cannot fit. No TensorFlow: the estimate is arithmetic on the spec.
 
-The estimate is an upper bound of the arrays a trial holds at its peak, in three parts:
+The estimate is an upper bound of the arrays a trial of K members (``train.replicates``) holds
+at its peak, in three parts:
 
-- **data**: the task's sequences (float32) and the split's copies of them, plus the noise
-  draws (float64, then a bool mask) while they are made;
-- **windows**: the layout's samples (stateless windows or stateful chunks) for training and
-  evaluation. ``feeding`` copies them while cutting, shuffling and making batches contiguous,
-  the previous epoch's batches are alive while the next are built, and TensorFlow takes its
-  own copy of each input: counted as ``LAYOUT_COPIES`` copies;
-- **model**: weights, gradients and Adam's two slots; the per-step activations a training
-  update keeps for its gradient; the evaluation of every validation sample side by side.
+- **data**: the task's sequences (float32) and the split's copies of them, plus what making
+  them allocates on the way (the noise draws);
+- **windows**: the layout's samples (stateless windows or stateful chunks). Training: an
+  epoch's batches for every member (``feeding.population_batches`` stacks K members' copies),
+  the first epoch's kept beside the current one and the next one being stacked, and the
+  program's padded layout of them: ``MEMBER_COPIES`` copies per member, plus ``BUILD_COPIES``
+  made while one member's batches are cut, shuffled and made contiguous. Evaluation: the
+  validation samples, their contiguous and padded copies, and the members' view of them in
+  TensorFlow (one per member);
+- **model**, per member: weights, gradients and Adam's two slots; the per-step activations a
+  training update keeps for its gradient; the evaluation of every validation sample side by
+  side; its predictions.
 
-TensorFlow's own start-up memory (a few hundred MB per process) is not counted: it does not
-grow with any setting.
+What a trial really holds was measured against this estimate (``bench/memory.py``: peak RSS of
+real runs, ``bench/results/memory.json``); refusals keep a margin chosen from that table and
+add the process's start-up (see ``MARGIN`` and ``BASELINE``).
 """
 
 from __future__ import annotations
@@ -25,24 +31,68 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmbench.errors import UserError
-from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, describe_config
+from lstmbench.spec import ModelConfig, StudySpec, TrialSpec, describe_config
 
 FLOAT = 4  # bytes of a float32
-LAYOUT_COPIES = 4  # see the module docstring: cutting, shuffled copy, contiguous batches, TF's
+MEMBER_COPIES = 4  # per member: first epoch's batches, current, next stacked, program's layout
+BUILD_COPIES = 3  # one member's samples while cut, shuffled and made contiguous
+EVAL_COPIES = 4  # validation samples, their contiguous copy, the padded copy (up to 2x)
 MEMORY_ENV = "LSTMBENCH_MEMORY_LIMIT"  # e.g. "8G": what lstmbench may use, instead of the machine's
+# Refusals compare the estimate x MARGIN + BASELINE with what is available. Measured (peak RSS
+# of one epoch in a process of its own, bench/results/memory.json): what a size costs beyond
+# the start-up was 0.26-0.43 of the estimate for many sequences, members, windows or units,
+# and 0.92 for one chunk of 200,000 steps (the gradient keeps every step's gates). 1.5 covers
+# that worst case with a third to spare, for sizes the table did not sample.
+MARGIN = 1.5
+# The process's own start-up: TensorFlow, Keras, a compiled program (measured 330-340 MiB of
+# private memory after the default `train`; its ~520 MiB of shared libraries are not counted:
+# the kernel shares them between workers and can take them back).
+BASELINE = 400 * 2**20
+
+
+@dataclass(frozen=True)
+class Dims:
+    """The data sizes the estimate reads: sequences, steps, features, outputs."""
+
+    n_train: int  # training sequences
+    n_val: int  # validation sequences
+    seq_len: int  # steps per sequence
+    features: int  # F: inputs per step
+    outputs: int  # the model's output units (classes of a softmax head, else 1)
+    making: int  # bytes the task's generator holds besides its sequences while it makes them
+
+
+def dimensions(spec: TrialSpec) -> Dims:
+    """Return the data dimensions of ``spec``'s task: the one place the estimate reads them.
+
+    The first-bit task: one feature, one output (a sigmoid); making it with noise draws
+    float64 values, then a bool mask, for every step after the first.
+    """
+    task = spec.task
+    n, L = task.n_sequences, task.seq_len
+    making = n * (L - 1) * (8 + 1) if task.noise > 0 else 0
+    return Dims(n_train=task.n_train, n_val=task.n_val, seq_len=L, features=1, outputs=1,
+                making=making)
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """Estimated peak bytes of one trial, by part."""
+    """Estimated peak bytes of one trial, by part; ``members`` of it scale with K."""
 
     data: int
     windows: int
     model: int
+    members: int = 0  # the bytes of windows and model that grow with the trial's members
 
     @property
     def total(self) -> int:
         return self.data + self.windows + self.model
+
+    @property
+    def needed(self) -> int:
+        """What a process training this trial needs: the estimate with its margin, and the
+        process's own start-up (TensorFlow, XLA)."""
+        return math.ceil(self.total * MARGIN) + BASELINE
 
     @property
     def largest(self) -> str:
@@ -50,29 +100,33 @@ class Footprint:
 
 
 def estimate(spec: TrialSpec) -> Footprint:
-    """Return the estimated peak memory of training ``spec`` in this process."""
-    task, model = spec.task, spec.model
-    n, L = task.n_sequences, task.seq_len
-    data = 2 * n * L * FLOAT  # the sequences, and the split's copy of them
-    if task.noise > 0:
-        data += n * (L - 1) * (8 + 1)  # float64 draws, then the bool mask
+    """Return the estimated peak memory of training ``spec``'s K members in this process."""
+    dims, model, K = dimensions(spec), spec.model, spec.train.replicates
+    L, F = dims.seq_len, dims.features
+    data = 2 * (dims.n_train + dims.n_val) * L * F * FLOAT + dims.making
     steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
-    samples = n * per_seq  # training and validation samples together
-    windows = LAYOUT_COPIES * samples * steps * FLOAT  # type: ignore[operator]
-    return Footprint(data=data, windows=windows, model=_model_bytes(task, model))
+    sample = steps * F * FLOAT  # type: ignore[operator]
+    train = dims.n_train * per_seq * sample  # one member's epoch of batches
+    val = dims.n_val * per_seq * sample
+    windows_fixed = BUILD_COPIES * train + EVAL_COPIES * val
+    windows_members = K * (MEMBER_COPIES * train + val)  # + each member's view of the samples
+    member = _member_bytes(dims, model, n_eval=dims.n_val * per_seq)
+    return Footprint(data=data, windows=windows_fixed + windows_members, model=K * member,
+                     members=windows_members + K * member)
 
 
-def _model_bytes(task: TaskSpec, model: ModelConfig) -> int:
-    U, T, B = model.units, model.steps, model.batch_size
-    params = (1 + U + 1) * 4 * U + U + 1
+def _member_bytes(dims: Dims, model: ModelConfig, n_eval: int) -> int:
+    """One member's weights, optimizer slots, activations and predictions."""
+    U, T, B, F, C = model.units, model.steps, model.batch_size, dims.features, dims.outputs
+    params = (F + U + 1) * 4 * U + (U + 1) * C
     weights = 4 * params  # weights, gradients, Adam's m and v
     # Per step of a training chunk, for the gradient: the gates (B, 4U) and the products that
     # make them, up to (B, U, 4U) where the recurrent product is written as multiply-and-sum.
     train = B * T * 4 * U * (U + 8)
     # Evaluation: every validation sample at once, a chunk's inputs (N, T, 4U) and one step's
-    # product (N, U, 4U) live together.
-    N = task.n_val * (1 if model.stateful else task.seq_len - model.window + 1)  # type: ignore[operator]
-    evaluation = N * 4 * U * (T + U + 4)
+    # product (N, U, 4U) live together; the predictions, one row of C per sample and chunk.
+    n_chunks = dims.seq_len // T if model.stateful else 1
+    evaluation = n_eval * 4 * U * (T + U + 4) + n_chunks * n_eval * C
     return (weights + train + evaluation) * FLOAT
 
 
@@ -147,13 +201,18 @@ def check_fits(footprint: Footprint, what: str, fix: str, *, workers: int = 1) -
     ``what`` names the settings responsible and their values; ``fix`` says what to change.
     """
     free = available()
-    need = footprint.total * workers
+    need = footprint.needed * workers
     if free is None or need <= free[0]:
         return
     parts = ", ".join(f"{part} {gib(getattr(footprint, part))}" for part in ("data", "windows", "model"))
     each = f" per worker x {workers} workers" if workers > 1 else ""
-    raise UserError(f"{what} needs about {gib(footprint.total)}{each} ({parts}) but {gib(free[0])} "
-                    f"is available ({free[1]}): {fix}")
+    raise UserError(f"{what} needs about {gib(footprint.needed)}{each} ({parts}, with margin and "
+                    f"start-up) but {gib(free[0])} is available ({free[1]}): {fix}")
+
+
+def _members_dominate(spec: TrialSpec, footprint: Footprint) -> bool:
+    """Whether the trial's members are most of its footprint (fewer of them is the fix)."""
+    return spec.train.replicates > 1 and 2 * footprint.members > footprint.total
 
 
 def largest_trial(spec: StudySpec) -> TrialSpec:
@@ -165,19 +224,20 @@ def largest_trial(spec: StudySpec) -> TrialSpec:
     """
     candidates: list[TrialSpec] = []
     if spec.variants:
-        candidates = [TrialSpec(model=v.model(), task=spec.task) for v in spec.variants]
+        candidates = [TrialSpec(model=v.model(), task=spec.task, train=spec.train)
+                      for v in spec.variants]
     s = spec.space
     for L in spec.seq_lens if not spec.variants else ():
         task = spec.task_for(L)
         if "stateful" in s.arms:
-            candidates.append(TrialSpec(task=task, model=ModelConfig(
+            candidates.append(TrialSpec(task=task, train=spec.train, model=ModelConfig(
                 stateful=True, timesteps=max(spec.timesteps_choices),
                 batch_size=max(s.stateful_batch_size), units=max(s.units))))
         if "stateless" in s.arms:
             low, high = spec.window_range(L)
             for W in {low, high, min(high, max(low, math.ceil((L + 1) / 2)))}:
                 batch = min(max(s.stateless_batch_size), task.n_train * (L - W + 1))
-                candidates.append(TrialSpec(task=task, model=ModelConfig(
+                candidates.append(TrialSpec(task=task, train=spec.train, model=ModelConfig(
                     stateful=False, window=W, batch_size=batch, units=max(s.units))))
     return max(candidates, key=lambda t: estimate(t).total)
 
@@ -185,14 +245,18 @@ def largest_trial(spec: StudySpec) -> TrialSpec:
 def check_study(spec: StudySpec, *, workers: int) -> None:
     """Refuse a study whose largest configuration cannot fit ``workers`` times in memory."""
     trial = largest_trial(spec)
-    task = trial.task
+    task, fp = trial.task, estimate(trial)
+    K = spec.train.replicates
     what = (f"{spec.source}: the largest configuration ({describe_config(trial.to_dict())}, "
-            f"task.n_sequences={task.n_sequences}, seq_len={task.seq_len})")
-    fix = ("use fewer task.n_sequences or shorter sequences" if estimate(trial).largest != "model"
+            f"task.n_sequences={task.n_sequences}, seq_len={task.seq_len}"
+            + (f", train.replicates={K}" if K > 1 else "") + ")")
+    fix = ("use fewer task.n_sequences or shorter sequences" if fp.largest != "model"
            else "use fewer space.units or smaller batch sizes")
+    if _members_dominate(trial, fp):
+        fix = "use fewer train.replicates, or " + fix.removeprefix("use ")
     if workers > 1:
         fix += ", or fewer workers (--jobs)"
-    check_fits(estimate(trial), what, fix, workers=workers)
+    check_fits(fp, what, fix, workers=workers)
 
 
 def check_train(spec: TrialSpec) -> None:
@@ -207,4 +271,7 @@ def check_train(spec: TrialSpec) -> None:
            "windows": "use fewer --sequences, a shorter --seq-len" + (
                "" if model.stateful else " or a window nearer 1 or --seq-len"),
            "model": "use fewer --units or a smaller --batch-size"}[fp.largest]
+    if _members_dominate(spec, fp):
+        flags += f" --replicates {spec.train.replicates}"
+        fix = "use fewer --replicates, or " + fix.removeprefix("use ")
     check_fits(fp, flags, fix)
