@@ -265,12 +265,14 @@ def check_train(spec: TrialSpec) -> None:
     flags = f"--sequences {task.n_sequences} --seq-len {task.seq_len}"
     if fp.largest == "windows" and not model.stateful:
         flags += f" --window {model.window}"
-    if fp.largest == "model":
-        flags = f"--units {model.units} --batch-size {model.batch_size}"
+    steps = f"--timesteps {model.timesteps}" if model.stateful else f"--window {model.window}"
+    if fp.largest == "model":  # a training chunk's steps are kept for its gradient
+        flags = f"--units {model.units} --batch-size {model.batch_size} {steps}"
     fix = {"data": "use fewer --sequences or a shorter --seq-len",
            "windows": "use fewer --sequences, a shorter --seq-len" + (
                "" if model.stateful else " or a window nearer 1 or --seq-len"),
-           "model": "use fewer --units or a smaller --batch-size"}[fp.largest]
+           "model": "use fewer --units, a smaller --batch-size or fewer "
+                    + ("--timesteps" if model.stateful else "--window steps")}[fp.largest]
     if _members_dominate(spec, fp):
         flags += f" --replicates {spec.train.replicates}"
         fix = "use fewer --replicates, or " + fix.removeprefix("use ")
