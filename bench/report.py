@@ -9,7 +9,8 @@ transaction per attribute), so the rest is made by doubling that block inside th
 byte for byte what Optuna wrote. Building stops at ``--build-cap`` seconds (say so in the row).
 
 Measured per size, each the median of ``--repeat`` runs: ``lstmbench report`` as a command
-(wall, imports included, and its CPU seconds, which the machine's load changes far less); up
+(wall, imports included, and its CPU seconds, which the machine's load changes far less; once,
+the CPU seconds of reading the rows and of summarising them); up
 to ``--compare-max`` trials, Optuna's own ``get_trials`` on the same file (what the report used
 to read through) and, with ``--dashboard``, optuna-dashboard's ``/api/studies/<id>`` (its first
 call: what the study page waits for).
@@ -116,6 +117,32 @@ def time_report(path: Path, repeat: int) -> tuple[list[float], list[float]]:
     return times, cpu
 
 
+# In a process of its own: CPU seconds of reading the rows (storage) and of the summary made of
+# them (statistics), the two halves of the report's own work.
+PARTS = """\
+import json, sys, time
+from lstmbench.report._load import study_summary
+from lstmbench.report._records import trial_rows
+from lstmbench.storage import find_studies
+import optuna
+rdb, names = find_studies(sys.argv[1], None)
+study = optuna.load_study(study_name=names[0], storage=rdb)
+start = time.process_time()
+trial_rows(study)
+read = time.process_time() - start
+start = time.process_time()
+study_summary(study, with_importances=False)
+print(json.dumps({"read_cpu_s": read, "summary_cpu_s": time.process_time() - start - read}))
+"""
+
+
+def time_parts(path: Path) -> dict[str, float]:
+    """CPU seconds of the rows' read and of the summary (which reads them again: subtracted)."""
+    proc = subprocess.run([sys.executable, "-c", PARTS, f"sqlite:///{path}"], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout)
+
+
 def time_get_trials(path: Path) -> float:
     import optuna
 
@@ -175,6 +202,7 @@ def main() -> None:
             wall, cpu = time_report(path, args.repeat)
             # Wall time under a shared machine's load; CPU time is what load barely changes.
             row["report_s"], row["report_cpu_s"] = summary(wall), summary(cpu)
+            row.update(time_parts(path))
             row["loadavg"] = os.getloadavg()
             if n <= args.compare_max:
                 row["get_trials_s"] = time_get_trials(path)
@@ -185,12 +213,13 @@ def main() -> None:
             print(json.dumps(row), file=sys.stderr)
     print_table("lstmbench report on studies of N cloned trials (SQLite, seconds)",
                 ["trials", "build s", "file MB", "report (median)", "min-max", "CPU s (median)",
-                 "load", "Optuna get_trials",
+                 "read CPU s", "summary CPU s", "load", "Optuna get_trials",
                  "dashboard /api/studies/<id>"],
                 [[f"{r['trials']:,}" + (" (capped)" if r["capped"] else ""), f"{r['build_s']:.0f}",
                   f"{r['file_mb']:.0f}", f"{r['report_s']['median']:.2f}",
                   f"{r['report_s']['min']:.2f}-{r['report_s']['max']:.2f}",
-                  f"{r['report_cpu_s']['median']:.2f}", f"{r['loadavg'][0]:.1f}",
+                  f"{r['report_cpu_s']['median']:.2f}", f"{r['read_cpu_s']:.2f}",
+                  f"{r['summary_cpu_s']:.2f}", f"{r['loadavg'][0]:.1f}",
                   f"{r['get_trials_s']:.1f}" if "get_trials_s" in r else "-",
                   f"{r['dashboard_api_s']:.1f}" if "dashboard_api_s" in r else "-"] for r in rows])
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
