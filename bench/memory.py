@@ -14,6 +14,7 @@ and given back by the kernel under pressure). For every larger one:
   ``BASELINE``), against the peak less the shared libraries' pages: never below it.
 
 Usage: python bench/memory.py [--json bench/results/memory.json] [--only NAME ...]
+                              [--reuse FILE ...]  (rows of interrupted runs: their stderr)
 """
 
 from __future__ import annotations
@@ -91,6 +92,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", default="bench/results/memory.json")
     parser.add_argument("--only", nargs="*", default=None, help="names of CONFIGS to run")
+    parser.add_argument("--reuse", nargs="*", default=[],
+                        help="files of rows measured before (a run's stderr, a JSON object a "
+                             "line): those configurations are not run again")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
@@ -99,9 +103,15 @@ def main() -> None:
     from lstmbench.memory import BASELINE, MARGIN
 
     names = [n for n in CONFIGS if args.only is None or n in args.only or n == "default (start-up)"]
+    measured = {}
+    for path in args.reuse:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith("{"):
+                row = json.loads(line)
+                measured[row["name"]] = row
     rows = []
     for name in names:
-        rows.append(measure(name, CONFIGS[name]))
+        rows.append(measured.get(name) or measure(name, CONFIGS[name]))
         print(json.dumps(rows[-1]), file=sys.stderr)
     base = rows[0]["peak"]
     for row in rows:
