@@ -182,7 +182,7 @@ def test_tensorflows_exhausted_resource_is_out_of_memory():
 def test_dimensions_are_read_in_one_place():
     spec = TrialSpec(model=ModelConfig(stateful=True, timesteps=5, batch_size=2, units=4),
                      task=TaskSpec(n_sequences=40, seq_len=10, val_fraction=0.25))
-    dims = dimensions(spec)
+    dims = dimensions(spec.task)
     assert (dims.n_train, dims.n_val, dims.seq_len, dims.features, dims.outputs) == (30, 10, 10, 1, 1)
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmbench.errors import UserError
-from lstmbench.spec import ModelConfig, StudySpec, TrialSpec, describe_config
+from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, describe_config
 
 FLOAT = 4  # bytes of a float32
 MEMBER_COPIES = 4  # per member: first epoch's batches, current, next stacked, program's layout
@@ -62,13 +62,12 @@ class Dims:
     making: int  # bytes the task's generator holds besides its sequences while it makes them
 
 
-def dimensions(spec: TrialSpec) -> Dims:
-    """Return the data dimensions of ``spec``'s task: the one place the estimate reads them.
+def dimensions(task: TaskSpec) -> Dims:
+    """Return the data dimensions of ``task``: the one place the estimate reads them.
 
     The first-bit task: one feature, one output (a sigmoid); making it with noise draws
     float64 values, then a bool mask, for every step after the first.
     """
-    task = spec.task
     n, L = task.n_sequences, task.seq_len
     making = n * (L - 1) * (8 + 1) if task.noise > 0 else 0
     return Dims(n_train=task.n_train, n_val=task.n_val, seq_len=L, features=1, outputs=1,
@@ -101,7 +100,7 @@ class Footprint:
 
 def estimate(spec: TrialSpec) -> Footprint:
     """Return the estimated peak memory of training ``spec``'s K members in this process."""
-    dims, model, K = dimensions(spec), spec.model, spec.train.replicates
+    dims, model, K = dimensions(spec.task), spec.model, spec.train.replicates
     L, F = dims.seq_len, dims.features
     data = 2 * (dims.n_train + dims.n_val) * L * F * FLOAT + dims.making
     steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
