@@ -9,9 +9,11 @@ transaction per attribute), so the rest is made by doubling that block inside th
 byte for byte what Optuna wrote. Building stops at ``--build-cap`` seconds (say so in the row).
 
 Measured per size, each the median of ``--repeat`` runs: ``lstmbench report`` as a command
-(wall, imports included); up to ``--compare-max`` trials, Optuna's own ``get_trials`` on the
-same file (what the report used to read through) and, with ``--dashboard``, optuna-dashboard's
-``/api/studies/<id>`` (its first call: what the study page waits for).
+(wall, imports included, and its CPU seconds, which the machine's load changes far less; once,
+the CPU seconds of reading the rows and of summarising them); up
+to ``--compare-max`` trials, Optuna's own ``get_trials`` on the same file (what the report used
+to read through) and, with ``--dashboard``, optuna-dashboard's ``/api/studies/<id>`` (its first
+call: what the study page waits for).
 
 Usage: python bench/report.py [--sizes 1000 10000 100000] [--repeat 3] [--source DB]
                               [--dashboard] [--json bench/results/report.json]
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -97,17 +100,47 @@ def _double(db, k: int) -> None:
     db.commit()
 
 
-def time_report(path: Path, repeat: int) -> list[float]:
-    times = []
+def time_report(path: Path, repeat: int) -> tuple[list[float], list[float]]:
+    """Wall seconds and CPU seconds (user + system, the process's own) of each run."""
+    times, cpu = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "lstmbench", "report", "--storage",
                                f"sqlite:///{path}"], capture_output=True, text=True,
                               env={**os.environ, "COLUMNS": "120"})
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if proc.returncode:
             raise SystemExit(f"report failed:\n{proc.stdout}\n{proc.stderr}")
-    return times
+    return times, cpu
+
+
+# In a process of its own: CPU seconds of reading the rows (storage) and of the summary made of
+# them (statistics), the two halves of the report's own work.
+PARTS = """\
+import json, sys, time
+from lstmbench.report._load import study_summary
+from lstmbench.report._records import trial_rows
+from lstmbench.storage import find_studies
+import optuna
+rdb, names = find_studies(sys.argv[1], None)
+study = optuna.load_study(study_name=names[0], storage=rdb)
+start = time.process_time()
+trial_rows(study)
+read = time.process_time() - start
+start = time.process_time()
+study_summary(study, with_importances=False)
+print(json.dumps({"read_cpu_s": read, "summary_cpu_s": time.process_time() - start - read}))
+"""
+
+
+def time_parts(path: Path) -> dict[str, float]:
+    """CPU seconds of the rows' read and of the summary (which reads them again: subtracted)."""
+    proc = subprocess.run([sys.executable, "-c", PARTS, f"sqlite:///{path}"], capture_output=True,
+                          text=True, check=True)
+    return json.loads(proc.stdout)
 
 
 def time_get_trials(path: Path) -> float:
@@ -166,7 +199,11 @@ def main() -> None:
         for n in args.sizes:
             path = folder / f"study-{n}.db"
             row = {"size": n, **build(path, n, records, attrs, args.build_cap)}
-            row["report_s"] = summary(time_report(path, args.repeat))
+            wall, cpu = time_report(path, args.repeat)
+            # Wall time under a shared machine's load; CPU time is what load barely changes.
+            row["report_s"], row["report_cpu_s"] = summary(wall), summary(cpu)
+            row.update(time_parts(path))
+            row["loadavg"] = os.getloadavg()
             if n <= args.compare_max:
                 row["get_trials_s"] = time_get_trials(path)
                 if args.dashboard:
@@ -175,11 +212,14 @@ def main() -> None:
             path.unlink()
             print(json.dumps(row), file=sys.stderr)
     print_table("lstmbench report on studies of N cloned trials (SQLite, seconds)",
-                ["trials", "build s", "file MB", "report (median)", "min-max", "Optuna get_trials",
+                ["trials", "build s", "file MB", "report (median)", "min-max", "CPU s (median)",
+                 "read CPU s", "summary CPU s", "load", "Optuna get_trials",
                  "dashboard /api/studies/<id>"],
                 [[f"{r['trials']:,}" + (" (capped)" if r["capped"] else ""), f"{r['build_s']:.0f}",
                   f"{r['file_mb']:.0f}", f"{r['report_s']['median']:.2f}",
                   f"{r['report_s']['min']:.2f}-{r['report_s']['max']:.2f}",
+                  f"{r['report_cpu_s']['median']:.2f}", f"{r['read_cpu_s']:.2f}",
+                  f"{r['summary_cpu_s']:.2f}", f"{r['loadavg'][0]:.1f}",
                   f"{r['get_trials_s']:.1f}" if "get_trials_s" in r else "-",
                   f"{r['dashboard_api_s']:.1f}" if "dashboard_api_s" in r else "-"] for r in rows])
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

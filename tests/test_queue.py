@@ -136,7 +136,7 @@ def test_variants_are_queued_seed_by_seed_across_the_variants(tmp_path):
 def test_long_trials_cannot_converge(tmp_path):
     """The tests that need a trial mid-way rely on it: LONG's windows (1..3 steps of 4) never see
     the first bit, so no seed's validation set lets a trial reach the target and stop early."""
-    from lstmbench.task import ceiling, make_task
+    from lstmbench.tasks import ceiling, make_task
 
     spec = load_study_spec(str(write_spec(tmp_path, LONG, "long")))
     low, high = spec.window_range(spec.task.seq_len)

@@ -33,8 +33,10 @@ def test_first_bit_arrays_are_bit_identical_to_before_the_tasks_package(spec, se
     assert h.hexdigest()[:32] == digest
 
 
+# The default study's own settings changed on purpose (40 blind draws: n_startup_trials), so its
+# row pins its new hash; the task's new settings still leave every hash as it was.
 @pytest.mark.parametrize(("study", "digest"), [
-    ("default", "dfc404b4fa6396d1"), ("seed-notebook", "33a5dbeb7a229ccc"),
+    ("default", "416cba111e0f812b"), ("seed-notebook", "33a5dbeb7a229ccc"),
     ("memory-horizon", "ac49673cf6ec434f"), ("a-vs-a", "689060fc5cf45f07"),
 ])
 def test_shipped_first_bit_studies_keep_their_hash(study, digest):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from lstmbench import __version__
-from lstmbench.errors import TrainingDiverged, UserError
+from lstmbench.errors import OUT_OF_MEMORY_FIX, TrainingDiverged, UserError, out_of_memory
 
 COMMANDS = ("train", "sweep", "report", "dashboard")
 
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a :class:`UserError` becomes one line on stderr and its exit code."""
+    """Run one command; a :class:`UserError` becomes one line on stderr and its exit code, an
+    allocation that failed (numpy's or TensorFlow's) one line and exit 1."""
     # At exit Python's garbage collector would walk every object of Optuna, SQLAlchemy and rich
     # (0.2 s at the end of a sweep) to free memory that the process gives back anyway.
     atexit.unregister(gc.freeze)  # once, however often main() runs in one process
@@ -49,6 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstmbench: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an allocation that failed although the estimate let it start
+        line = out_of_memory(exc)
+        if line is None:
+            raise
+        print(f"lstmbench: {line}: {OUT_OF_MEMORY_FIX}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

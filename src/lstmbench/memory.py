@@ -1,19 +1,25 @@
 """How much memory a configuration needs, how much the machine has, and a refusal before
 allocating what cannot fit. No TensorFlow: the estimate is arithmetic on the spec.
 
-The estimate is an upper bound of the arrays a trial holds at its peak, in three parts:
+The estimate is an upper bound of the arrays a trial of K members (``train.replicates``) holds
+at its peak, in three parts:
 
-- **data**: the task's sequences (float32) and the split's copies of them, plus the noise
-  draws (float64, then a bool mask) while they are made;
-- **windows**: the layout's samples (stateless windows or stateful chunks) for training and
-  evaluation. ``feeding`` copies them while cutting, shuffling and making batches contiguous,
-  the previous epoch's batches are alive while the next are built, and TensorFlow takes its
-  own copy of each input: counted as ``LAYOUT_COPIES`` copies;
-- **model**: weights, gradients and Adam's two slots; the per-step activations a training
-  update keeps for its gradient; the evaluation of every validation sample side by side.
+- **data**: the task's sequences (float32) and the split's copies of them, plus what making
+  them allocates on the way (the noise draws);
+- **windows**: the layout's samples (stateless windows or stateful chunks). Training: an
+  epoch's batches for every member (``feeding.population_batches`` stacks K members' copies),
+  the first epoch's kept beside the current one and the next one being stacked, and the
+  program's padded layout of them: ``MEMBER_COPIES`` copies per member, plus ``BUILD_COPIES``
+  made while one member's batches are cut, shuffled and made contiguous. Evaluation: the
+  validation samples, their contiguous and padded copies, and the members' view of them in
+  TensorFlow (one per member);
+- **model**, per member: weights, gradients and Adam's two slots; the per-step activations a
+  training update keeps for its gradient; the evaluation of every validation sample side by
+  side; its predictions.
 
-TensorFlow's own start-up memory (a few hundred MB per process) is not counted: it does not
-grow with any setting.
+What a trial really holds was measured against this estimate (``bench/memory.py``: peak RSS of
+real runs, ``bench/results/memory.json``); refusals keep a margin chosen from that table and
+add the process's start-up (see ``MARGIN`` and ``BASELINE``).
 """
 
 from __future__ import annotations
@@ -30,21 +36,40 @@ from lstmbench.spec import ModelConfig, StudySpec, TaskSpec, TrialSpec, describe
 from lstmbench.tasks import Dimensions
 
 FLOAT = 4  # bytes of a float32
-LAYOUT_COPIES = 4  # see the module docstring: cutting, shuffled copy, contiguous batches, TF's
+MEMBER_COPIES = 4  # per member: first epoch's batches, current, next stacked, program's layout
+BUILD_COPIES = 3  # one member's samples while cut, shuffled and made contiguous
+EVAL_COPIES = 4  # validation samples, their contiguous copy, the padded copy (up to 2x)
 MEMORY_ENV = "LSTMBENCH_MEMORY_LIMIT"  # e.g. "8G": what lstmbench may use, instead of the machine's
+# Refusals compare the estimate x MARGIN + BASELINE with what is available. Measured (peak RSS
+# of one epoch in a process of its own, bench/results/memory.json): what a size costs beyond
+# the start-up was 0.26-0.43 of the estimate for many sequences, members, windows or units,
+# and 0.92 for one chunk of 200,000 steps (the gradient keeps every step's gates). 1.5 covers
+# that worst case with a third to spare, for sizes the table did not sample.
+MARGIN = 1.5
+# The process's own start-up: TensorFlow, Keras, a compiled program (measured 330-340 MiB of
+# private memory after the default `train`; its ~520 MiB of shared libraries are not counted:
+# the kernel shares them between workers and can take them back).
+BASELINE = 400 * 2**20
 
 
 @dataclass(frozen=True)
 class Footprint:
-    """Estimated peak bytes of one trial, by part."""
+    """Estimated peak bytes of one trial, by part; ``members`` of it scale with K."""
 
     data: int
     windows: int
     model: int
+    members: int = 0  # the bytes of windows and model that grow with the trial's members
 
     @property
     def total(self) -> int:
         return self.data + self.windows + self.model
+
+    @property
+    def needed(self) -> int:
+        """What a process training this trial needs: the estimate with its margin, and the
+        process's own start-up (TensorFlow, XLA)."""
+        return math.ceil(self.total * MARGIN) + BASELINE
 
     @property
     def largest(self) -> str:
@@ -57,17 +82,23 @@ def dimensions(task: TaskSpec) -> Dimensions:
 
 
 def estimate(spec: TrialSpec) -> Footprint:
-    """Return the estimated peak memory of training ``spec`` in this process."""
-    model, dims = spec.model, dimensions(spec.task)
-    n, L, F = dims.n_train + dims.n_val, dims.seq_len, dims.features
-    data = 2 * n * L * F * FLOAT + dims.making  # the sequences, the split's copy, making them
+    """Return the estimated peak memory of training ``spec``'s K members in this process."""
+    dims, model, K = dimensions(spec.task), spec.model, spec.train.replicates
+    L, F = dims.seq_len, dims.features
+    data = 2 * (dims.n_train + dims.n_val) * L * F * FLOAT + dims.making
     steps, per_seq = (L, 1) if model.stateful else (model.window, L - model.window + 1)
-    samples = n * per_seq  # training and validation samples together
-    windows = LAYOUT_COPIES * samples * steps * F * FLOAT  # type: ignore[operator]
-    return Footprint(data=data, windows=windows, model=_model_bytes(dims, model))
+    sample = steps * F * FLOAT  # type: ignore[operator]
+    train = dims.n_train * per_seq * sample  # one member's epoch of batches
+    val = dims.n_val * per_seq * sample
+    windows_fixed = BUILD_COPIES * train + EVAL_COPIES * val
+    windows_members = K * (MEMBER_COPIES * train + val)  # + each member's view of the samples
+    member = _member_bytes(dims, model, n_eval=dims.n_val * per_seq)
+    return Footprint(data=data, windows=windows_fixed + windows_members, model=K * member,
+                     members=windows_members + K * member)
 
 
-def _model_bytes(dims: Dimensions, model: ModelConfig) -> int:
+def _member_bytes(dims: Dimensions, model: ModelConfig, n_eval: int) -> int:
+    """One member's weights, optimizer slots, activations and predictions."""
     U, T, B, F, C = model.units, model.steps, model.batch_size, dims.features, dims.outputs
     params = (F + U + 1) * 4 * U + (U + 1) * C
     weights = 4 * params  # weights, gradients, Adam's m and v
@@ -75,9 +106,9 @@ def _model_bytes(dims: Dimensions, model: ModelConfig) -> int:
     # make them, up to (B, U, 4U) where the recurrent product is written as multiply-and-sum.
     train = B * T * 4 * U * (U + 8)
     # Evaluation: every validation sample at once, a chunk's inputs (N, T, 4U) and one step's
-    # product (N, U, 4U) live together.
-    N = dims.n_val * (1 if model.stateful else dims.seq_len - model.window + 1)  # type: ignore[operator]
-    evaluation = N * 4 * U * (T + U + 4)
+    # product (N, U, 4U) live together; the predictions, one row of C per sample and chunk.
+    n_chunks = dims.seq_len // T if model.stateful else 1
+    evaluation = n_eval * 4 * U * (T + U + 4) + n_chunks * n_eval * C
     return (weights + train + evaluation) * FLOAT
 
 
@@ -152,13 +183,18 @@ def check_fits(footprint: Footprint, what: str, fix: str, *, workers: int = 1) -
     ``what`` names the settings responsible and their values; ``fix`` says what to change.
     """
     free = available()
-    need = footprint.total * workers
+    need = footprint.needed * workers
     if free is None or need <= free[0]:
         return
     parts = ", ".join(f"{part} {gib(getattr(footprint, part))}" for part in ("data", "windows", "model"))
     each = f" per worker x {workers} workers" if workers > 1 else ""
-    raise UserError(f"{what} needs about {gib(footprint.total)}{each} ({parts}) but {gib(free[0])} "
-                    f"is available ({free[1]}): {fix}")
+    raise UserError(f"{what} needs about {gib(footprint.needed)}{each} ({parts}, with margin and "
+                    f"start-up) but {gib(free[0])} is available ({free[1]}): {fix}")
+
+
+def _members_dominate(spec: TrialSpec, footprint: Footprint) -> bool:
+    """Whether the trial's members are most of its footprint (fewer of them is the fix)."""
+    return spec.train.replicates > 1 and 2 * footprint.members > footprint.total
 
 
 def largest_trial(spec: StudySpec) -> TrialSpec:
@@ -170,19 +206,20 @@ def largest_trial(spec: StudySpec) -> TrialSpec:
     """
     candidates: list[TrialSpec] = []
     if spec.variants:
-        candidates = [TrialSpec(model=v.model(), task=spec.task) for v in spec.variants]
+        candidates = [TrialSpec(model=v.model(), task=spec.task, train=spec.train)
+                      for v in spec.variants]
     s = spec.space
     for L in spec.seq_lens if not spec.variants else ():
         task = spec.task_for(L)
         if "stateful" in s.arms:
-            candidates.append(TrialSpec(task=task, model=ModelConfig(
+            candidates.append(TrialSpec(task=task, train=spec.train, model=ModelConfig(
                 stateful=True, timesteps=max(spec.timesteps_choices),
                 batch_size=max(s.stateful_batch_size), units=max(s.units))))
         if "stateless" in s.arms:
             low, high = spec.window_range(L)
             for W in {low, high, min(high, max(low, math.ceil((L + 1) / 2)))}:
                 batch = min(max(s.stateless_batch_size), task.n_train * (L - W + 1))
-                candidates.append(TrialSpec(task=task, model=ModelConfig(
+                candidates.append(TrialSpec(task=task, train=spec.train, model=ModelConfig(
                     stateful=False, window=W, batch_size=batch, units=max(s.units))))
     return max(candidates, key=lambda t: estimate(t).total)
 
@@ -190,14 +227,18 @@ def largest_trial(spec: StudySpec) -> TrialSpec:
 def check_study(spec: StudySpec, *, workers: int) -> None:
     """Refuse a study whose largest configuration cannot fit ``workers`` times in memory."""
     trial = largest_trial(spec)
-    task = trial.task
+    task, fp = trial.task, estimate(trial)
+    K = spec.train.replicates
     what = (f"{spec.source}: the largest configuration ({describe_config(trial.to_dict())}, "
-            f"task.n_sequences={task.n_sequences}, seq_len={task.seq_len})")
-    fix = ("use fewer task.n_sequences or shorter sequences" if estimate(trial).largest != "model"
+            f"task.n_sequences={task.n_sequences}, seq_len={task.seq_len}"
+            + (f", train.replicates={K}" if K > 1 else "") + ")")
+    fix = ("use fewer task.n_sequences or shorter sequences" if fp.largest != "model"
            else "use fewer space.units or smaller batch sizes")
+    if _members_dominate(trial, fp):
+        fix = "use fewer train.replicates, or " + fix.removeprefix("use ")
     if workers > 1:
         fix += ", or fewer workers (--jobs)"
-    check_fits(estimate(trial), what, fix, workers=workers)
+    check_fits(fp, what, fix, workers=workers)
 
 
 def check_train(spec: TrialSpec) -> None:
@@ -206,10 +247,15 @@ def check_train(spec: TrialSpec) -> None:
     flags = f"--sequences {task.n_sequences} --seq-len {task.seq_len}"
     if fp.largest == "windows" and not model.stateful:
         flags += f" --window {model.window}"
-    if fp.largest == "model":
-        flags = f"--units {model.units} --batch-size {model.batch_size}"
+    steps = f"--timesteps {model.timesteps}" if model.stateful else f"--window {model.window}"
+    if fp.largest == "model":  # a training chunk's steps are kept for its gradient
+        flags = f"--units {model.units} --batch-size {model.batch_size} {steps}"
     fix = {"data": "use fewer --sequences or a shorter --seq-len",
            "windows": "use fewer --sequences, a shorter --seq-len" + (
                "" if model.stateful else " or a window nearer 1 or --seq-len"),
-           "model": "use fewer --units or a smaller --batch-size"}[fp.largest]
+           "model": "use fewer --units, a smaller --batch-size or fewer "
+                    + ("--timesteps" if model.stateful else "--window steps")}[fp.largest]
+    if _members_dominate(spec, fp):
+        flags += f" --replicates {spec.train.replicates}"
+        fix = "use fewer --replicates, or " + fix.removeprefix("use ")
     check_fits(fp, flags, fix)

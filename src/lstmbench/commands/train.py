@@ -178,7 +178,13 @@ def run(args: argparse.Namespace) -> int:
 
     from lstmbench.trial import run_trial
 
-    result = run_trial(spec)
+    if args.json:  # stdout is the one JSON object, stderr stays quiet
+        result = run_trial(spec)
+    else:
+        from lstmbench.commands._epochs import EpochProgress
+
+        with EpochProgress(spec.train.epochs) as progress:  # on stderr, once the run is long
+            result = run_trial(spec, on_epoch=progress)
     if args.json:
         tts = result.time_to_solution_s
         json.dump({**result.to_dict(), "time_to_solution_s": tts if tts < float("inf") else None},

@@ -39,7 +39,7 @@ import socket
 import time
 from typing import Any
 
-from lstmbench.errors import TrainingDiverged
+from lstmbench.errors import TrainingDiverged, failure_reason
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
 from lstmbench.storage import TrialHalted, TrialWriter, is_full, queued_params, stamped
 from lstmbench.study._confirm import CONFIRMATION, CONFIRMS, confirmation_spec
@@ -193,7 +193,7 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
             raise  # only with a pruner: every epoch is written already
         except Exception as exc:
             if not is_full(exc):  # a full storage would refuse the reason too
-                writer.flush({"fail_reason": f"{type(exc).__name__}: {exc}"})
+                writer.flush({"fail_reason": failure_reason(exc)})  # an allocation that failed: one line
             raise
 
     blind = _BlindLatch(spec)

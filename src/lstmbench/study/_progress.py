@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
+from rich.text import Text
 
 from lstmbench.spec import describe_config
 from lstmbench.storage import DEFAULT_PATIENCE, back_line, is_outage, waiting_line
@@ -17,6 +20,23 @@ from lstmbench.study._signals import TIME_UP
 from lstmbench.study._study import SWEEP
 
 FINISHED = ("COMPLETE", "FAIL", "PRUNED", "STOPPED")
+# A trial training longer than this is named with its epoch (most take a few seconds).
+LONG_S = 30.0
+LONG_ENV = "LSTMBENCH_LONG_TRIAL"  # seconds instead of LONG_S
+SHOWN_LONG = 4  # the bar names at most this many long trials, the longest first
+
+
+class _Bar(RichProgress):
+    """The sweep's bar, and under it a line per trial that has been training for long."""
+
+    def __init__(self, *columns: Any, **kwargs: Any) -> None:
+        self.long_lines: list[str] = []  # first: the constructor renders once
+        super().__init__(*columns, **kwargs)
+
+    def get_renderables(self) -> Any:
+        yield self.make_tasks_table(self.tasks)
+        for line in self.long_lines:
+            yield Text(line)
 
 
 class Progress:
@@ -35,12 +55,14 @@ class Progress:
         self._seen: set[int] = set()
         self._state: Counter[str] = Counter()
         self._thread: threading.Thread | None = None
-        self._bar: RichProgress | None = None
+        self._bar: _Bar | None = None
+        self._long_s = float(os.environ.get(LONG_ENV) or LONG_S)
+        self._told_long: dict[int, float] = {}  # trial number -> its next plain line, in seconds
         self._task: Any = None
 
     def __enter__(self) -> Progress:
         if not self._quiet and self._console.is_terminal:
-            self._bar = RichProgress(
+            self._bar = _Bar(
                 TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[arms]}"), TextColumn("best {task.fields[best]}"),
                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
@@ -107,18 +129,42 @@ class Progress:
                      if best else "—")
         arms_text = " ".join(f"{a} {n}" for a, n in sorted(arms.items()) if a)
         self._state = state
+        long = self._long_trials(trials)
         if self._bar is not None:
+            self._bar.long_lines = [line for _, _, line in long[:SHOWN_LONG]]
             self._bar.update(self._task, total=self._total, completed=sum(state[s] for s in FINISHED),
                              arms=arms_text, best=best_text)
             return
         if self._quiet:
             return
+        for number, seconds, line in sorted(long):
+            if seconds >= self._told_long.get(number, 0.0):  # at LONG_S, then at 2x, 4x, ...
+                self._told_long[number] = 2 * seconds
+                self._console.print(line, highlight=False, soft_wrap=True)
         retries = {t.user_attrs["retry_of"]: t.number for t in trials if "retry_of" in t.user_attrs}
         for t in sorted(trials, key=lambda t: t.number):
             if t.state.name in FINISHED and t.number not in self._seen:
                 self._seen.add(t.number)  # numbered in the order printed: 1, 2, 3, ...
                 self._console.print(self._line(t, len(self._seen), retries),
                                     highlight=False, soft_wrap=True)
+
+    def _long_trials(self, trials: list[Any]) -> list[tuple[int, float, str]]:
+        """(number, seconds, line) of the running trials training for ``LONG_S`` or longer,
+        the longest first; their epoch is the last one the worker wrote (its learning curve
+        reaches the storage at the first epoch and every few seconds)."""
+        now, long = datetime.now(), []
+        for t in trials:
+            if t.state.name != "RUNNING" or t.datetime_start is None:
+                continue
+            seconds = (now - t.datetime_start).total_seconds()
+            if seconds < self._long_s:
+                continue
+            epochs = ((t.user_attrs.get("spec") or {}).get("train") or {}).get("epochs")
+            epoch = max(t.intermediate_values, default=None)
+            where = (f"epoch {epoch}" + (f"/{epochs}" if epochs else "") if epoch is not None
+                     else "no epoch finished yet")
+            long.append((t.number, seconds, f"trial {t.number} training for {seconds:.0f} s, {where}"))
+        return sorted(long, key=lambda item: -item[1])
 
     def _line(self, t: Any, finished: int, retries: dict[int, int]) -> str:
         attrs = t.user_attrs
