@@ -103,7 +103,7 @@ def bench_population(reps: int, *, epochs: int, units: int,
 
 
 def population_ratios(rows: list[dict[str, Any]]) -> dict[str, float | None]:
-    """K=16 over K=1 epoch time (wall and CPU medians) at each batch size: the issue's target
+    """K=16 over K=1 epoch time (wall and CPU medians) at each batch size: the target
     is at most 4 at B=1."""
     def median(B: int, K: int, key: str) -> float | None:
         found = [r[key]["median"] for r in rows if r["batch_size"] == B and r["members"] == K]

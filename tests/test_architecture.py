@@ -1,4 +1,4 @@
-"""The layers of DESIGN.md §3 as an import-linter contract (pyproject.toml), and what they buy."""
+"""The layers of docs/design.md as an import-linter contract (pyproject.toml), and what they buy."""
 
 from __future__ import annotations
 

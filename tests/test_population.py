@@ -16,7 +16,7 @@ from lstmbench.spec import ModelConfig, TaskSpec, TrainSpec, TrialSpec
 from lstmbench.tasks import make_task
 
 EPOCHS = 2
-TOLERANCE = 1e-5  # the issue's: float32 sums in another order, amplified by 2 epochs of Adam
+TOLERANCE = 1e-5  # float32 sums in another order, amplified by 2 epochs of Adam
 
 
 def _xla(spec: TrialSpec, jit: bool | None) -> TrialSpec:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 def time_to_solution(member_seconds: Sequence[float | None], budget_s: Sequence[float]) -> float:
     """Return the expected training seconds to obtain one converged model, restarting failed seeds.
 
-    DESIGN §2: the mean training seconds of a member run — ``member_seconds[i]`` for a member
+    docs/design.md: the mean training seconds of a member run — ``member_seconds[i]`` for a member
     that converged (None for one that did not), which then counts its whole run,
     ``budget_s[i]`` — divided by the share of members that converged. ``inf`` when none did.
     """
