@@ -52,7 +52,8 @@ def source_trials(source: str | None, folder: Path) -> tuple[list, dict]:
 
     if source is None:
         source = str(folder / "source.db")
-        cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", "8", "--quiet",
+        # --no-confirm: a study of 10,000 clones of a confirmation would be nothing a sweep makes
+        cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", "8", "--quiet", "--no-confirm",
                "--storage", f"sqlite:///{source}"]
         subprocess.run(cmd, cwd=folder, check=True, capture_output=True)
     url = f"sqlite:///{source}"

@@ -94,7 +94,7 @@ def test_median_interval_is_the_order_statistics_binomial_gives():
     st = pytest.importorskip("scipy.stats")
     assert median([]).value is None and median([3.0]) == Estimate(3.0, None, None, 1)
     assert median([1.0, 2.0, 3.0, 4.0, 5.0]).low is None  # five values cannot hold 95 %
-    for n in range(6, 60):
+    for n in [*range(6, 60), 999, 5000]:  # thousands of trials: the terms in logarithms
         e = median(list(map(float, range(n))))
         k = int(e.low)  # 0-based: x_(k+1) is the low end
         assert st.binom.cdf(k, n, 0.5) <= 0.025 < st.binom.cdf(k + 1, n, 0.5)
@@ -167,6 +167,18 @@ def test_monte_carlo_p_is_within_its_stated_error_of_the_exact_one(monkeypatch):
     assert 0 < error < 0.005 and abs(p - exact) < 4 * error
     t = rank_test(x, y, "share")
     assert t.method == "Monte-Carlo, 20,000 splits, ± " + f"{error:.2g}" + " (standard error)"
+
+
+def test_many_configurations_draw_fewer_splits_and_say_so(monkeypatch):
+    rng = np.random.default_rng(3)
+    x, y = list(rng.integers(0, 5, 3000) / 4), list(rng.integers(1, 5, 3000) / 4)
+    assert _exact.monte_carlo_splits([(x, y)]) == _exact.MAX_DRAWS // 6000 < _exact.N_PERMUTATIONS
+    t = rank_test(x, y, "share")
+    assert t.method.startswith(f"Monte-Carlo, {_exact.MAX_DRAWS // 6000:,} splits, ± ")
+    # the share of pairs below, counted by sorting, is the pair-by-pair count
+    small_x, small_y = x[:200], y[:150]
+    by_pairs = sum(1.0 if u < v else 0.5 if u == v else 0.0 for u in small_x for v in small_y)
+    assert _exact._below(small_x, small_y) == by_pairs
 
 
 def test_smallest_attainable_p_and_the_fixed_sequence():

@@ -77,7 +77,8 @@ def test_result_records_what_it_takes_to_rerun():
     ids=["stateful-T1-B10", "stateless-W20"],
 )
 def test_engines_agree_on_the_convergence_epoch(model):
-    """Same task and seed on both engines: convergence epochs within ±2 (float32 sums in another order shift a borderline epoch)."""
+    """Same task and seed on both engines: convergence epochs within ±2 (float32 sums in
+    another order can shift a borderline epoch)."""
     for seed in (0, 1):
         got = {
             engine: run_trial(

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 MAX_CELLS = 20_000_000  # exact beyond this many table cells (~0.1 s here): Monte-Carlo instead
 N_PERMUTATIONS = 20_000
+MAX_DRAWS = 10_000_000  # random keys one Monte-Carlo test draws at most (~0.2 s here)
+MIN_PERMUTATIONS = 1_000
 SEED = 0
 
 
@@ -69,7 +71,7 @@ def rank_test(a: Sequence[float], b: Sequence[float], measure: str,
     p, error = permutation_p(pairs)
     below = sum(_below(x, y) for x, y in pairs) / sum(len(x) * len(y) for x, y in pairs)
     method = "exact" if error is None else (
-        f"Monte-Carlo, {N_PERMUTATIONS:,} splits, ± {error:.2g} (standard error)")
+        f"Monte-Carlo, {monte_carlo_splits(pairs):,} splits, ± {error:.2g} (standard error)")
     return TestResult(name, measure, p, n_a, n_b, f"P(first < second) = {below:.2f}",
                       min_attainable_p=min_attainable_p([(len(x), len(y)) for x, y in pairs]),
                       method=method)
@@ -171,23 +173,39 @@ def _monte_carlo(pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
     import numpy as np
 
     rng = np.random.default_rng(SEED)
-    stats = np.zeros(N_PERMUTATIONS)
+    splits = monte_carlo_splits(pairs)
+    stats = np.zeros(splits)
     for x, y in pairs:
         values = np.asarray([*x, *y], dtype=float)
         ordered = np.sort(values)
         # doubled mid-ranks: the first and last 1-based position of each value's tie group
         rank2 = (np.searchsorted(ordered, values, side="left")
                  + np.searchsorted(ordered, values, side="right") + 1)
-        for start in range(0, N_PERMUTATIONS, 1000):  # 1,000 splits at a time: bounded memory
-            keys = rng.random((min(1000, N_PERMUTATIONS - start), len(values)))
+        for start in range(0, splits, 1000):  # 1,000 splits at a time: bounded memory
+            keys = rng.random((min(1000, splits - start), len(values)))
             picks = np.argpartition(keys, len(x) - 1, axis=1)[:, : len(x)]
             stats[start: start + len(keys)] += (rank2[picks].sum(axis=1)
                                                  - len(x) * (len(values) + 1))
     hits = int((np.abs(stats) >= abs(observed)).sum())
-    p = (hits + 1) / (N_PERMUTATIONS + 1)
-    return p, math.sqrt(p * (1 - p) / N_PERMUTATIONS)
+    p = (hits + 1) / (splits + 1)
+    return p, math.sqrt(p * (1 - p) / splits)
+
+
+def monte_carlo_splits(pairs: Sequence[tuple[Sequence[float], Sequence[float]]]) -> int:
+    """Return the random splits a Monte-Carlo test draws: ``N_PERMUTATIONS``, fewer where the
+    configurations are so many that they would cost seconds (``MAX_DRAWS`` values drawn in all;
+    never fewer than ``MIN_PERMUTATIONS``). The standard error printed beside p says what that
+    costs in precision."""
+    values = sum(len(x) + len(y) for x, y in pairs)
+    return max(MIN_PERMUTATIONS, min(N_PERMUTATIONS, MAX_DRAWS // max(values, 1)))
 
 
 def _below(x: Sequence[float], y: Sequence[float]) -> float:
     """How many (x, y) pairs have x < y, ties counting half."""
-    return sum(1.0 if u < v else 0.5 if u == v else 0.0 for u in x for v in y)
+    import numpy as np
+
+    ys = np.sort(np.asarray(y, dtype=float))
+    xs = np.asarray(x, dtype=float)
+    above = len(ys) - np.searchsorted(ys, xs, side="right")  # the y's greater than each x
+    ties = np.searchsorted(ys, xs, side="right") - np.searchsorted(ys, xs, side="left")
+    return float(above.sum() + 0.5 * ties.sum())
