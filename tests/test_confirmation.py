@@ -215,14 +215,36 @@ def test_trials_queued_blind_are_drawn_by_the_random_sampler(tmp_path):
     assert draws(make_sampler(spec), {BLIND: False}) != random  # TPE's own
 
 
+# A confirmation re-runs a trial that converged, so it cannot be one that never converges (the
+# rule for every other trial a test stops mid-way): here no trial stops at convergence, so each
+# runs all its 2,000 epochs, and the tests signal as soon as the storage has the first of them.
+CAUGHT = """\
+description = "trials that run every epoch: a confirmation is caught mid-way"
+[task]
+n_sequences = 24
+seq_len = 4
+[train]
+epochs = 2000
+stop_at_convergence = false
+[space]
+arms = ["stateful"]
+timesteps = [2]
+stateful_batch_size = [5]
+units = [4]
+[confirmation]
+members = 16
+[sampler]
+n_startup_trials = 2
+"""
+
+
 @pytest.mark.slow
 def test_a_confirmation_stopped_by_ctrl_c_is_run_once_by_the_resumed_sweep(tmp_path):
     import signal
 
-    from _sweeps import LONG, start_sweep, wait_for
+    from _sweeps import start_sweep, wait_for
 
-    # 600 epochs a trial, no stop at convergence: the confirmation (16 members) is caught mid-way.
-    spec = write_spec(tmp_path, LONG.replace("members = 0", "members = 16"), "long")
+    spec = write_spec(tmp_path, CAUGHT, "long")
     url = f"sqlite:///{tmp_path / 'run' / 'lstmbench.db'}"
     run = start_sweep(tmp_path / "run", "--trials", "2", "--jobs", "1", "--spec", str(spec))
 
@@ -277,9 +299,9 @@ def test_two_workers_confirm_each_best_once_and_say_so(tmp_path):
 def test_a_confirmation_killed_with_its_sweep_is_retried_once_by_the_next_run(tmp_path):
     import signal
 
-    from _sweeps import LONG, start_sweep, wait_for
+    from _sweeps import start_sweep, wait_for
 
-    spec = write_spec(tmp_path, LONG.replace("members = 0", "members = 16"), "long")
+    spec = write_spec(tmp_path, CAUGHT, "long")
     url = f"sqlite:///{tmp_path / 'k.db'}"
     common = ("--jobs", "1", "--spec", str(spec), "--storage", url, "--heartbeat", "1")
     doomed = start_sweep(tmp_path / "a", "--trials", "2", *common)

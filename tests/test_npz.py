@@ -184,7 +184,8 @@ def test_a_sweep_of_a_file_then_its_report_names_the_file_and_the_metric(tmp_pat
     x, y = sequences(n=40, L=5, F=3, seed=2)
     data = save(tmp_path / "series.npz", x=x, y=y, lag=np.array(5))
     spec = tmp_path / "quick.toml"
-    spec.write_text("[train]\nepochs = 4\nreplicates = 2\n[sampler]\nname = \"random\"\n")
+    spec.write_text("[train]\nepochs = 4\nreplicates = 2\n[confirmation]\nmembers = 0\n"
+                    "[sampler]\nname = \"random\"\n")  # 12 trials exactly, no confirmation
     db = f"sqlite:///{tmp_path / 'series.db'}"
     assert main(["sweep", "--data", str(data), "--spec", str(spec), "--trials", "12",
                  "--storage", db, "--jobs", "1", "--quiet"]) == 0
