@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
+from lstmbench.engines._compiled._shapes import ProgramShape
 from lstmbench.feeding import Head
 
 # A single-step chunk (exact-shape programs only: shared ones always loop) of at most this many
@@ -136,7 +136,7 @@ def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: Prog
         _, _, _, total = tf.while_loop(
             lambda i, h, c, total: i < n_batches * n_chunks, update,
             (tf.constant(0), zeros, zeros, total),
-            maximum_iterations=BLOCK * shape.steps,
+            maximum_iterations=shape.block * shape.steps,
         )
         return total
 
