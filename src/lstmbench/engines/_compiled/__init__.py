@@ -22,7 +22,7 @@ is the *sum* of the members' mean losses: its gradient with respect to member i'
 member i's own gradient, and Adam, elementwise, then steps each slice as a one-member run
 would (``tests/test_population.py``). A single model is the population of one (measured no
 slower than the former one-model program: B=1 3.8 vs 4.1 ms, B=10 1.4 vs 1.6 ms CPU an epoch).
-At B=1 an update is ~30 small kernels whatever K, so K members cost far less than K runs
+At B=1 an update is ~27 small kernels whatever K, so K members cost far less than K runs
 (``bench/engines.py --population-only``: K=16 ~3.5x the epoch of K=1). What grows with K is
 elementwise work on K x 329 parameters, mostly Adam's sqrt and divide, which share the
 divider unit (~1.5 cycles a parameter an update; without them K=16 would be ~2.7x K=1).
