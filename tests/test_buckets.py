@@ -96,5 +96,6 @@ def test_a_spec_asks_for_a_program_of_exact_shapes():
                                      epoch=1, shuffle=True)
         population = make_population(spec, batches, eval_set(data.x_val, data.y_val, model))
         shapes[programs] = population._program.shape
-    assert shapes["exact"] == ProgramShape(2, 1, 20, 1, 8)
+    # an exact-shape program trains the whole epoch (90 batches of one sequence) in one call
+    assert shapes["exact"] == ProgramShape(2, 1, 20, 1, 8, block=90)
     assert shapes["shared"] == ProgramShape(2, 2, 20, 20, 16)

@@ -54,8 +54,9 @@ def test_bad_input_from_a_real_process_has_no_traceback():
 @pytest.mark.parametrize(
     ("flags", "programs", "shape"),
     [
-        # its own shapes: one sample, 8 steps, the single step written out, 8 units
-        ([], "exact", ProgramShape(1, 1, 8, 1, 8)),
+        # its own shapes: one sample, 8 steps, the single step written out, 8 units, the
+        # epoch's 36 batches (40 sequences, 36 for training) in one call
+        ([], "exact", ProgramShape(1, 1, 8, 1, 8, block=36)),
         # a sweep's: 2 samples, a loop of up to 20 steps, 16 units
         (["--programs", "shared"], "shared", ProgramShape(1, 2, 20, 20, 16)),
     ],

@@ -22,7 +22,7 @@ is the *sum* of the members' mean losses: its gradient with respect to member i'
 member i's own gradient, and Adam, elementwise, then steps each slice as a one-member run
 would (``tests/test_population.py``). A single model is the population of one (measured no
 slower than the former one-model program: B=1 3.8 vs 4.1 ms, B=10 1.4 vs 1.6 ms CPU an epoch).
-At B=1 an update is ~30 small kernels whatever K, so K members cost far less than K runs
+At B=1 an update is ~27 small kernels whatever K, so K members cost far less than K runs
 (``bench/engines.py --population-only``: K=16 ~3.5x the epoch of K=1). What grows with K is
 elementwise work on K x 329 parameters, mostly Adam's sqrt and divide, which share the
 divider unit (~1.5 cycles a parameter an update; without them K=16 would be ~2.7x K=1).
@@ -37,7 +37,8 @@ only, when a chunk is one step).
 **Shared programs** (``_shapes``). A program is built for a few bucketed sizes — members,
 samples per batch (2, 11, 30, 90), steps of a sample, units — and for its features and head
 (never padded), and takes the rest as runtime
-values: batches (an epoch is a few calls of ``BLOCK`` batches), chunks, steps per chunk,
+values: batches (an epoch is a few calls of ``BLOCK`` batches; one call in an exact-shape
+program, where a call's ~0.4 ms of CPU would be 10 % of an epoch), chunks, steps per chunk,
 samples. Padding never enters the math (``tests/test_buckets.py``: losses within 6e-8 of the
 exact-shape program, predictions within 1.2e-7). Data is read with ``tf.gather``: XLA takes
 the start of a slice (``xs[b]``) as a compile-time constant and compiled a program per value.
@@ -66,6 +67,7 @@ import numpy as np
 
 from lstmbench.engines._compiled._math import predict_function, train_function
 from lstmbench.engines._compiled._shapes import (
+    BLOCK,
     ProgramShape,
     eval_samples,
     eval_sequences,
@@ -99,9 +101,10 @@ class _Program:
         self.holder: weakref.ref[CompiledPopulation] | None = None
         self.train_block = train_function(tf, self.optimizer, self.lstm, self.head, shape=shape,
                                           jit=jit)
+        self.train_call: Any = None  # its concrete function, once traced
         # Predictions do not depend on the batch size: one function per members, steps and
         # units serves every program of those (the weights are its arguments).
-        self.predict_key = (replace(shape, batch=0), jit)
+        self.predict_key = (replace(shape, batch=0, block=BLOCK), jit)
         if self.predict_key not in _predictors:
             _predictors[self.predict_key] = predict_function(tf, shape, jit=jit)
         self.predict = _predictors[self.predict_key]
@@ -173,7 +176,12 @@ class _Program:
         total = np.zeros(self.shape.members, np.float32)
         sizes = [np.int32(n) for n in (lay.n_chunks, lay.timesteps, lay.batch)]
         for xs, ys, n_batches in lay.blocks:
-            total = self.train_block(xs, ys, np.int32(n_batches), *sizes, total)
+            if self.train_call is None:
+                # The traced function itself: calling it skips the tf.function's dispatch on
+                # its arguments (an empty call: ~750 -> ~360 us of CPU).
+                self.train_call = self.train_block.get_concrete_function(
+                    xs, ys, np.int32(n_batches), *sizes, total)
+            total = self.train_call(xs, ys, np.int32(n_batches), *sizes, total)
         # float32 like the sum: the mean a single call over the epoch would return
         return (np.asarray(total, np.float32) / np.float32(lay.n_updates)).astype(np.float32)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lstmbench.engines._compiled._shapes import BLOCK, ProgramShape
+from lstmbench.engines._compiled._shapes import ProgramShape
 from lstmbench.feeding import Head
 
 # A single-step chunk (exact-shape programs only: shared ones always loop) of at most this many
@@ -37,14 +37,16 @@ def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
 
     def cell(z, c):
         """``LSTMCell.call`` from the pre-activations ``z (K, N, 4U)``: the new ``(h, c)``."""
-        # The gates on their own axis (K, N, 4, U) and one sigmoid over all four (the c gate's
-        # is unused): a gate is then a slice of a non-minor axis, whose gradient XLA writes
-        # as vector code; split on the minor axis was scalar code (K=16, B=1: 20 -> 15 ms
-        # an epoch; K=1 the same).
+        # The gates on their own axis (K, N, 4, U): a gate is then a slice of a non-minor
+        # axis, whose gradient XLA writes as vector code; split on the minor axis was scalar
+        # code (K=16, B=1: 20 -> 15 ms an epoch; K=1 the same). All four activations in one
+        # elementwise op, then unstacked: the gradient is one concatenation where four slices
+        # each had their own kernel (32 -> 29 kernels an update at B=1).
         z = tf.reshape(z, (shape.members, -1, 4, U))
-        gates = tf.sigmoid(z)
-        c = gates[..., 1, :] * c + gates[..., 0, :] * tf.tanh(z[..., 2, :])
-        return gates[..., 3, :] * tf.tanh(c), c
+        is_c_gate = tf.constant([[False], [False], [True], [False]])
+        i, f, g, o = tf.unstack(tf.where(is_c_gate, tf.tanh(z), tf.sigmoid(z)), axis=2)
+        c = f * c + i * g
+        return o * tf.tanh(c), c
 
     def input_part(x_t, kernel, bias):  # x_t (K, N, F) @ kernel + bias: (K, N, 4U)
         xz = x_t * kernel[:, None, 0] if F == 1 else tf.einsum("kni,kij->knj", x_t, kernel)
@@ -74,9 +76,12 @@ def model_functions(tf: Any, shape: ProgramShape) -> tuple[Any, Any]:
         return h, c
 
     def logits_of(head, h):  # the Dense head on the last output: (K, N), or (K, N, C)
+        # [h, 1] @ head, kernel and bias in one product: one kernel for their gradient, not
+        # two (29 -> 27 an update at B=1)
+        h1 = tf.concat([h, tf.ones_like(h[:, :, :1])], -1)
         if shape.head.n_outputs == 1:
-            return tf.reduce_sum(h * head[:, None, :U, 0], axis=-1) + head[:, None, U, 0]
-        return tf.matmul(h, head[:, :U]) + head[:, None, U]
+            return tf.reduce_sum(h1 * head[:, None, :, 0], axis=-1)
+        return tf.matmul(h1, head)
 
     return run_chunk, logits_of
 
@@ -136,7 +141,7 @@ def train_function(tf: Any, optimizer: Any, lstm: Any, head: Any, *, shape: Prog
         _, _, _, total = tf.while_loop(
             lambda i, h, c, total: i < n_batches * n_chunks, update,
             (tf.constant(0), zeros, zeros, total),
-            maximum_iterations=BLOCK * shape.steps,
+            maximum_iterations=shape.block * shape.steps,
         )
         return total
 
