@@ -28,10 +28,11 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=1)
     args = parser.parse_args()
 
+    from lstmbench.task import make_task
+
     from lstmbench.engines import make_population
     from lstmbench.feeding import eval_set, population_batches
     from lstmbench.spec import ModelConfig, TrainSpec, TrialSpec
-    from lstmbench.task import make_task
 
     spec = TrialSpec(model=ModelConfig(stateful=True, timesteps=1, batch_size=1, units=8),
                      seed=0, train=TrainSpec(replicates=args.members, xla="on",
