@@ -536,7 +536,8 @@ def v_verdict(lines: list[str]) -> list[str]:
 
 def v_arms(lines: list[str]) -> list[str]:
     """A report: the table of the arms."""
-    return _between(lines, "Arms", "P(converge)") or _between(lines, "Arms", "Stateful vs")
+    return (_between(lines, "Arms", "Estimates over") or _between(lines, "Arms", "P(converge)")
+            or _between(lines, "Arms", "Stateful vs"))
 
 
 def v_summary(lines: list[str]) -> list[str]:
