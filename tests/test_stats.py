@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lstmbench.report import _exact
-from lstmbench.report._exact import fixed_sequence, holm, min_attainable_p, permutation_p, rank_test
+from lstmbench.report._exact import fixed_sequence, min_attainable_p, permutation_p, rank_test
 from lstmbench.report._stats import (
     Estimate,
     clustered_share,
@@ -195,7 +195,6 @@ def test_smallest_attainable_p_and_the_fixed_sequence():
     assert rank_test([1.0, 0.0, 1.0], [0.0, 0.0, 1.0], "share").min_attainable_p == pytest.approx(0.1)
     assert fixed_sequence([0.01, 0.04, 0.03]) == [0.01, 0.04, 0.04]
     assert fixed_sequence([0.2, 0.01, None, 0.5]) == [0.2, 0.2, None, None]
-    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 
 def test_a_test_needs_a_configuration_in_each_arm():

@@ -97,17 +97,6 @@ def fixed_sequence(p_values: Sequence[float | None]) -> list[float | None]:
     return out
 
 
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Return Holm's step-down adjusted p-values (family-wise error), None where there is none."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    adjusted: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * p))
-        adjusted[i] = running
-    return adjusted
-
-
 def permutation_p(pairs: Sequence[tuple[Sequence[float], Sequence[float]]]) -> tuple[float, float | None]:
     """Return (two-sided p, Monte-Carlo standard error or None when exact) of the first samples'
     centred rank sums added over ``pairs``, one pair per stratum."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmbench.storage._optuna._engine import rdb_backend, rdb_engine
-from lstmbench.storage._optuna._queue import QueueEdit, edit_queue, param_counts, put_back
+from lstmbench.storage._optuna._queue import QueueEdit, edit_queue, put_back
 from lstmbench.storage._optuna._trials import TrialRecord, read_trials, study_overview
 from lstmbench.storage._optuna._writes import TrialWriter
 
@@ -124,6 +124,6 @@ def late_trials(study: Any, late_s: float) -> list[int]:
 
 __all__ = [
     "QueueEdit", "QueueEmpty", "TrialRecord", "TrialWriter", "edit_queue", "fixed_params", "late_trials",
-    "optuna_schema_versions", "param_counts", "put_back", "queue_only", "queued_params", "quiet_optuna",
+    "optuna_schema_versions", "put_back", "queue_only", "queued_params", "quiet_optuna",
     "rdb_backend", "rdb_engine", "read_trials", "stored_state", "study_overview",
 ]

@@ -103,33 +103,6 @@ def _deadlock(backend: Any) -> bool:
     return backend.engine.name != "sqlite"
 
 
-def param_counts(study: Any, name: str, *, skip_states: tuple[Any, ...]) -> dict[Any, int]:
-    """Return how many trials of ``study`` have each value of parameter ``name``.
-
-    One grouped query instead of every trial's record. Private: the ORM models, the internal
-    representation of a parameter (a float; a category's index in its distribution).
-    """
-    import optuna
-    import sqlalchemy
-    from optuna.storages._rdb import models
-
-    trial, param = models.TrialModel, models.TrialParamModel
-    with rdb_engine(study).connect() as conn:
-        rows = conn.execute(
-            sqlalchemy.select(param.param_value, param.distribution_json,
-                              sqlalchemy.func.count(param.param_id))
-            .join(trial, trial.trial_id == param.trial_id)
-            .where(trial.study_id == study._study_id, param.param_name == name,
-                   trial.state.not_in(skip_states))
-            .group_by(param.param_value, param.distribution_json)
-        ).all()
-    counts: dict[Any, int] = {}
-    for value, distribution, n in rows:
-        external = optuna.distributions.json_to_distribution(distribution).to_external_repr(value)
-        counts[external] = counts.get(external, 0) + n
-    return counts
-
-
 def put_back(trial: Any) -> bool:
     """Return a live RUNNING ``Trial`` to the queue as it was queued; True when it is WAITING again.
 
