@@ -6,7 +6,10 @@ API (``create_trial`` + ``Study.add_trials``: every user attribute, per-epoch cu
 intermediate value as Optuna writes them). ``add_trials`` costs ~0.15 s a trial here (a
 transaction per attribute), so the rest is made by doubling that block inside the database:
 ``INSERT ... SELECT`` of the study's rows in Optuna's tables with new trial ids and numbers —
-byte for byte what Optuna wrote. Building stops at ``--build-cap`` seconds (say so in the row).
+byte for byte what Optuna wrote, except that each copy's epoch time and time to solution are
+moved by a few parts per million: the report's rank tests cost more on distinct values (a real
+study's) than on the source's 8 repeated ones. Building stops at ``--build-cap`` seconds (say so
+in the row).
 
 Measured per size, each the median of ``--repeat`` runs: ``lstmbench report`` as a command
 (wall, imports included, and its CPU seconds, which the machine's load changes far less; once,
@@ -52,9 +55,10 @@ def source_trials(source: str | None, folder: Path) -> tuple[list, dict]:
 
     if source is None:
         source = str(folder / "source.db")
-        # --no-confirm: a study of 10,000 clones of a confirmation would be nothing a sweep makes
+        # --no-confirm: a study of 10,000 clones of a confirmation would be nothing a sweep makes;
+        # --jobs 1: the same 8 configurations every run (two workers share them out by timing)
         cmd = [sys.executable, "-m", "lstmbench", "sweep", "--trials", "8", "--quiet", "--no-confirm",
-               "--storage", f"sqlite:///{source}"]
+               "--jobs", "1", "--storage", f"sqlite:///{source}"]
         subprocess.run(cmd, cwd=folder, check=True, capture_output=True)
     url = f"sqlite:///{source}"
     study = optuna.load_study(study_name=optuna.get_all_study_names(url)[0], storage=url)
@@ -82,6 +86,8 @@ def build(path: Path, n: int, records: list, attrs: dict, cap_s: float) -> dict:
             if time.perf_counter() - start > cap_s:
                 break
             _double(db, min(have, n - have))
+    with sqlite3.connect(path) as db:
+        _distinct(db)
     have = sqlite3.connect(path).execute("SELECT count(*) FROM trials").fetchone()[0]
     return {"trials": have, "build_s": time.perf_counter() - start, "capped": have < n,
             "file_mb": path.stat().st_size / 2**20}
@@ -98,6 +104,15 @@ def _double(db, k: int) -> None:
         db.execute(f"INSERT INTO {table} (trial_id, {columns}) SELECT c.trial_id + ?, {columns} "
                    f"FROM {table} c JOIN trials t ON t.trial_id = c.trial_id WHERE t.number < ?",
                    (shift, k))
+    db.commit()
+
+
+def _distinct(db) -> None:
+    """Make every trial's epoch time and time to solution distinct, as a real study's are
+    (times by 1 + trial_id parts per ten million: the order of the originals is kept)."""
+    db.execute("UPDATE trial_user_attributes SET value_json = "
+               "CAST(CAST(value_json AS REAL) * (1 + trial_id * 1e-7) AS TEXT) "
+               "WHERE key IN ('epoch_ms', 'time_to_solution_s') AND value_json != 'null'")
     db.commit()
 
 

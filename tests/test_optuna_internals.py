@@ -3,6 +3,8 @@ one of them fails here, by name, before a sweep meets it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import optuna
 import pytest
 import sqlalchemy
@@ -26,6 +28,15 @@ def test_schema_versions_name_the_revision_a_new_storage_writes(study) -> None:
         written = conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar()
     assert written == head
     assert head in known and len(known) > 1  # older revisions are known too (to name them)
+
+
+def test_schema_versions_read_as_text_are_alembics() -> None:
+    import optuna.storages._rdb as rdb
+
+    from lstmbench.storage._optuna import _alembic_schema_versions
+
+    folder = Path(rdb.__file__).parent / "alembic"
+    assert optuna_schema_versions() == _alembic_schema_versions(folder)
 
 
 def test_queue_only_takes_queued_trials_and_never_samples_one(study) -> None:

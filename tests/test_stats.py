@@ -169,6 +169,24 @@ def test_monte_carlo_p_is_within_its_stated_error_of_the_exact_one(monkeypatch):
     assert t.method == "Monte-Carlo, 20,000 splits, ± " + f"{error:.2g}" + " (standard error)"
 
 
+def test_monte_carlo_of_distinct_values_and_of_strata_is_within_its_error_of_exact(monkeypatch):
+    # distinct values: the ranks are shuffled; few values in many tie groups: the same path;
+    # two strata, one of 5 tie groups among 60 values: the tie-group counts are drawn instead
+    rng = np.random.default_rng(4)
+    cases = [
+        [(list(rng.random(11)), list(rng.random(12) + 0.25))],
+        [(list(rng.random(9)), list(rng.random(7) + 0.1)),
+         (list(rng.integers(0, 5, 30) / 4), list(rng.integers(1, 5, 30) / 4))],
+    ]
+    for pairs in cases:
+        exact, none = permutation_p(pairs)
+        assert none is None
+        with monkeypatch.context() as m:
+            m.setattr(_exact, "MAX_CELLS", 0)
+            p, error = permutation_p(pairs)
+        assert 0 < error < 0.005 and abs(p - exact) < 4 * error, (p, exact, error)
+
+
 def test_many_configurations_draw_fewer_splits_and_say_so(monkeypatch):
     rng = np.random.default_rng(3)
     x, y = list(rng.integers(0, 5, 3000) / 4), list(rng.integers(1, 5, 3000) / 4)

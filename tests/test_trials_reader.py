@@ -73,6 +73,15 @@ def test_reader_sees_only_its_study_and_no_attributes_when_none_asked(storage_ur
     assert records[0].params == {"arm": "stateless", "window": 7, "lr": 0.003, "flag": None}
 
 
+def test_reader_of_some_trials_reads_those_alone(storage_url):
+    study = make_study(storage_url)
+    every = read_trials(study, ("val_accuracy", "fail_reason"))
+    some = read_trials(study, ("val_accuracy", "fail_reason"), numbers={3, 0, 99})
+    assert [r.number for r in some] == [0, 3]  # 99 is no trial of the study
+    assert some == [every[0], every[3]]
+    assert read_trials(study, (), numbers=()) == []
+
+
 def test_overview_matches_optunas_study_summaries(storage_url):
     study = make_study(storage_url)
     study.set_user_attr("mark", 1)

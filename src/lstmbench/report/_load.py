@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from lstmbench.report._records import trial_rows
+from lstmbench.report._records import curves, trial_rows
 from lstmbench.report._summary import Importances, Summary, summarize
 from lstmbench.report._variants import variant_tables
 from lstmbench.storage import SPEC, find_studies, mask, storage_url
@@ -37,11 +38,25 @@ def study_summary(study: Any, *, storage: str = "", with_importances: bool = Tru
     rows = trial_rows(study)
     spec = study.user_attrs.get(SPEC) or {}
     variants = bool(spec.get("variants"))
-    return summarize(rows, study=name, storage=storage, spec=spec,
+    summary = summarize(rows, study=name, storage=storage, spec=spec,
                         importances=importances(study, rows) if with_importances and not variants
                         else (),
                         importances_skipped=not with_importances and not variants,
                         extra=variant_tables(rows, spec))
+    return with_curves(summary, study)
+
+
+def with_curves(summary: Summary, study: Any) -> Summary:
+    """Return ``summary`` with the learning curves of its best trials, read for those alone
+    (every trial's curve would be a tenth of what a report of 10,000 trials reads)."""
+    best = {a.best.number: a for a in summary.arms if a.best is not None}
+    if not best:
+        return summary
+    found = curves(study, best)
+    return dataclasses.replace(summary, arms=tuple(
+        a if a.best is None else dataclasses.replace(
+            a, best=dataclasses.replace(a.best, val_accuracy=found.get(a.best.number, ())))
+        for a in summary.arms))
 
 
 def importances(study: Any, rows: list[dict[str, Any]]) -> list[Importances]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
 from lstmbench.report._task import task_fields
@@ -12,19 +13,19 @@ from lstmbench.storage import FORMAT_KEY, read_trials, upgraded
 if TYPE_CHECKING:
     import pandas as pd
 
+# The result attributes a row carries: those the report reads, and no more. Every attribute
+# read costs a row of the storage per trial (10,000 trials: ~10,000 rows and ~10 ms each); the
+# others (loss curves, compile and evaluation times, parameter counts) stay in the storage,
+# and ``trials.csv`` (``trials_frame``) has them all.
 RESULT_COLUMNS = (
-    "arm", "variant", "form", "converged", "convergence_epoch", "best_val_accuracy",
-    "final_val_accuracy", "ceiling", "epochs_run", "epoch_ms", "eval_ms", "compile_s",
-    "time_to_converge_s", "total_s", "n_params", "n_updates", "engine", "jit", "seed",
-    "fail_reason", "replicates", "converged_share", "median_epoch", "member_epochs",
-    "member_train_s", "time_to_solution_s", "chosen_blind", "val_accuracy", "train_ms", "versions",
+    "arm", "converged", "convergence_epoch", "best_val_accuracy", "ceiling", "epoch_ms",
+    "time_to_converge_s", "engine", "jit", "replicates", "converged_share", "member_epochs",
+    "member_train_s", "time_to_solution_s", "chosen_blind", "train_ms", "versions",
     "confirmation", "confirms",  # a chosen configuration re-run on fresh seeds, and which trial
-    "metric", "tolerance",  # how the trial's validation was scored
 )
+CURVE = "val_accuracy"  # read for the trials the report shows a learning curve of: ``curves``
 
-
-# The user attributes the rows are made of: a study of 10,000 trials is read in seconds when
-# the others (loss curves, per-epoch times of every trial) stay in the storage.
+# The user attributes the rows are made of: the results, the trial's spec, its result format.
 ROW_ATTRS = (*RESULT_COLUMNS, "spec", FORMAT_KEY)
 
 
@@ -50,6 +51,12 @@ def trial_rows(study: Any) -> list[dict[str, Any]]:
                        seq_len=spec["task"]["seq_len"], **task_fields(spec))
         rows.append(row)
     return rows
+
+
+def curves(study: Any, numbers: Collection[int]) -> dict[int, tuple[float, ...]]:
+    """Return the learning curve (validation accuracy per epoch) of each trial numbered."""
+    return {t.number: tuple(t.user_attrs.get(CURVE) or ())
+            for t in read_trials(study, (CURVE,), numbers=numbers)}
 
 
 def trials_frame(study: Any) -> pd.DataFrame:

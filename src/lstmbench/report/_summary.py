@@ -312,12 +312,15 @@ def _best(done: list[dict[str, Any]]) -> BestTrial | None:
 
 def _environment(done: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Return (name, value) pairs; a value that differs between trials lists each with its count."""
-    keys: list[str] = []
-    for r in done:
-        keys += [k for k in (r.get("versions") or {}) if k not in keys]
+    # The trials of a study mostly share one environment: each distinct one is looked at once.
+    environments = Counter(tuple((r.get("versions") or {}).items()) for r in done)
+    keys = list(dict.fromkeys(k for versions in environments for k, _ in versions))
     out = []
     for key in keys:
-        out.append((key, _tally(str((r.get("versions") or {}).get(key, "?")) for r in done)))
+        counts: Counter[str] = Counter()
+        for versions, n in environments.items():
+            counts[str(dict(versions).get(key, "?"))] += n
+        out.append((key, _tally(counts)))
     if not any(k == "cpu" for k in keys):
         out.append(("cpu", "not recorded by the trials"))
     engines = (f"{r.get('engine')} (XLA {'on' if r.get('jit') else 'off'})" for r in done
@@ -327,6 +330,7 @@ def _environment(done: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 def _tally(values: Any) -> str:
+    """One value, or each with its count, the most common first (``values``: or a Counter)."""
     counts = Counter(values)
     if len(counts) <= 1:
         return next(iter(counts), "")

@@ -30,7 +30,7 @@ def _task(items: tuple[tuple[str, Any], ...]) -> Task | None:
 def task_of(spec: dict[str, Any] | None) -> Task | None:
     """Return the task of a stored trial or study spec (None when it cannot be read)."""
     task = (spec or {}).get("task")
-    return None if task is None else _task(tuple(sorted(task.items())))
+    return None if task is None else _task(tuple(task.items()))  # as stored: no sort per trial
 
 
 def task_fields(spec: dict[str, Any] | None) -> dict[str, Any]:

@@ -69,10 +69,13 @@ def open_storage(url: str, *, heartbeat: int | None = DEFAULT_HEARTBEAT, must_ex
     kwargs = _heartbeat_kwargs(heartbeat)
     for attempt in range(attempts):
         try:
-            check_schema(url, engine_kwargs, must_exist=must_exist)
+            current = check_schema(url, engine_kwargs, must_exist=must_exist)
+            # A schema checked current needs neither Optuna's own check (it reads the alembic
+            # scripts again) nor, for a reader, its CREATE TABLE IF NOT EXISTS round.
             with _quiet_optuna_warnings():
-                storage = quiet_heartbeats(RDBStorage(driver_url(url), engine_kwargs=engine_kwargs,
-                                                      **kwargs))
+                storage = quiet_heartbeats(RDBStorage(
+                    driver_url(url), engine_kwargs=engine_kwargs, skip_compatibility_check=current,
+                    skip_table_creation=current and must_exist, **kwargs))
             if path is not None:
                 _immediate_transactions(storage.engine)
             return storage
@@ -125,8 +128,9 @@ def _heartbeat_kwargs(heartbeat: int | None) -> dict[str, Any]:
 OPTUNA_TABLES = frozenset({"studies", "trials", "version_info", "alembic_version"})
 
 
-def check_schema(url: str, engine_kwargs: dict[str, Any], *, must_exist: bool) -> None:
-    """Read the database and refuse what Optuna must not touch; write nothing.
+def check_schema(url: str, engine_kwargs: dict[str, Any], *, must_exist: bool) -> bool:
+    """Read the database and refuse what Optuna must not touch; write nothing. Return whether
+    its schema is this Optuna's (False: no schema yet, or one being created right now).
 
     Refused: a file SQLite cannot read, an SQLite file with tables of some other program, an
     Optuna schema other than this Optuna's (newer: upgrade Optuna; older: the user upgrades the
@@ -153,12 +157,12 @@ def check_schema(url: str, engine_kwargs: dict[str, Any], *, must_exist: bool) -
             names = ", ".join(sorted(tables)[:5])
             raise UserError(f"{where} is an SQLite database of some other program (tables: {names}); "
                             "it was left unchanged: give another --storage", exit_code=1)
-        return
+        return False
     if revision is None:  # tables being created by another worker right now, or pre-2019 Optuna
-        return
+        return False
     head, known = optuna_schema_versions()
     if revision == head:
-        return
+        return True
     if revision in known:
         raise UserError(
             f"{where} was written by an older Optuna (schema {revision}; this Optuna "

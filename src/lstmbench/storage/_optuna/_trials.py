@@ -32,27 +32,31 @@ class TrialRecord:
     user_attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def read_trials(study: Any, user_attrs: Collection[str]) -> list[TrialRecord]:
-    """Return the trials of an Optuna ``study`` by number, with the user attributes named."""
+def read_trials(study: Any, user_attrs: Collection[str],
+                numbers: Collection[int] | None = None) -> list[TrialRecord]:
+    """Return the trials of an Optuna ``study`` by number, with the user attributes named;
+    ``numbers``: only the trials of these numbers."""
     import sqlalchemy
     from optuna.distributions import json_to_distribution
     from optuna.storages._rdb import models
 
     engine = _reader(rdb_engine(study))
-    sid = study._study_id
     trial = models.TrialModel
+    mine = trial.study_id == study._study_id
+    if numbers is not None:
+        mine = sqlalchemy.and_(mine, trial.number.in_(sorted(numbers)))
     try:
         with engine.connect() as conn:
             if engine.name == "postgresql":  # one snapshot for the four queries
                 conn.exec_driver_sql("SET TRANSACTION READ ONLY ISOLATION LEVEL REPEATABLE READ")
             rows = _fetch(conn, sqlalchemy.select(trial.trial_id, trial.number, trial.state)
-                          .where(trial.study_id == sid).order_by(trial.number))
+                          .where(mine).order_by(trial.number))
             value = models.TrialValueModel
-            values = _fetch(conn, _of_study(value, sid, value.objective == 0, "value", "value_type"))
-            params = _fetch(conn, _of_study(models.TrialParamModel, sid, None, "param_name",
+            values = _fetch(conn, _of_study(value, mine, value.objective == 0, "value", "value_type"))
+            params = _fetch(conn, _of_study(models.TrialParamModel, mine, None, "param_name",
                                             "param_value", "distribution_json"))
             attr = models.TrialUserAttributeModel
-            attrs = _fetch(conn, _of_study(attr, sid, attr.key.in_(list(user_attrs)),
+            attrs = _fetch(conn, _of_study(attr, mine, attr.key.in_(list(user_attrs)),
                                            "key", "value_json")) if user_attrs else []
     finally:
         engine.dispose()
@@ -77,14 +81,15 @@ def read_trials(study: Any, user_attrs: Collection[str]) -> list[TrialRecord]:
             for tid, r in records.items()]
 
 
-def _of_study(model: Any, study_id: int, condition: Any, *columns: str) -> Any:
-    """SELECT trial_id and ``columns`` of ``model``'s rows that belong to the study's trials."""
+def _of_study(model: Any, trials: Any, condition: Any, *columns: str) -> Any:
+    """SELECT trial_id and ``columns`` of ``model``'s rows that belong to the ``trials`` (a
+    condition on Optuna's trials table)."""
     import sqlalchemy
     from optuna.storages._rdb import models
 
     trial = models.TrialModel
     query = (sqlalchemy.select(model.trial_id, *(getattr(model, c) for c in columns))
-             .join(trial, trial.trial_id == model.trial_id).where(trial.study_id == study_id))
+             .join(trial, trial.trial_id == model.trial_id).where(trials))
     return query if condition is None else query.where(condition)
 
 
