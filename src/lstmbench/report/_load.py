@@ -49,10 +49,10 @@ def study_summary(study: Any, *, storage: str = "", with_importances: bool = Tru
 def with_curves(summary: Summary, study: Any) -> Summary:
     """Return ``summary`` with the learning curves of its best trials, read for those alone
     (every trial's curve would be a tenth of what a report of 10,000 trials reads)."""
-    best = {a.best.number: a for a in summary.arms if a.best is not None}
-    if not best:
+    numbers = {a.best.number for a in summary.arms if a.best is not None}
+    if not numbers:
         return summary
-    found = curves(study, best)
+    found = curves(study, numbers)
     return dataclasses.replace(summary, arms=tuple(
         a if a.best is None else dataclasses.replace(
             a, best=dataclasses.replace(a.best, val_accuracy=found.get(a.best.number, ())))
