@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import glob
 import os
 import pwd
@@ -48,12 +49,15 @@ def unprivileged() -> dict[str, Any]:
     """
     if os.geteuid() != 0:
         return {}
-    try:
-        entry = pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                        PG_USER], check=True, capture_output=True)
-        entry = pwd.getpwnam(PG_USER)
+    # Test processes side by side (pytest-xdist) may both find the user missing: one creates it.
+    with open(Path(tempfile.gettempdir()) / f"{PG_USER}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            entry = pwd.getpwnam(PG_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                            "/usr/sbin/nologin", PG_USER], check=True, capture_output=True)
+            entry = pwd.getpwnam(PG_USER)
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
