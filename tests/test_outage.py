@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from _storages import free_port, give_to, postgres_bin, unprivileged
-from _sweeps import LONG, mid_trial, start_sweep, trials, wait_for, write_spec
+from _sweeps import LONG, LONG_EPOCHS, mid_trial, start_sweep, trials, wait_for, write_spec
 from lstmbench.storage import Patience, StorageLost, is_outage, open_storage
 
 
@@ -125,6 +125,37 @@ def test_a_server_that_stays_away_stops_the_sweep_and_the_next_run_finishes(tmp_
                       "--storage", server.url, "--heartbeat", "2")
     assert run.wait(300) == 0, run.output
     check_nothing_lost(server.url, before, 3)
+
+
+def test_a_write_cut_off_by_the_server_queues_the_trial_again_not_a_plain_failure(
+        tmp_path, server, monkeypatch):
+    """The server goes away exactly while the running trial writes, and is back before Optuna
+    would record the trial's end: the trial is not a FAIL with the storage's error (which
+    nothing retries) but cut off — failed as such and its configuration queued again."""
+    from lstmbench.storage._optuna import _writes
+    from lstmbench.study import run_sweep
+
+    real_flush, cut = _writes.TrialWriter.flush, []
+
+    def flush(self, user_attrs=None):
+        if self.trial.number == 0 and not cut and self._pending:  # its first epoch's write
+            cut.append(self.trial.number)
+            server.stop()
+            try:
+                return real_flush(self, user_attrs)
+            finally:
+                server.start()
+        return real_flush(self, user_attrs)
+
+    monkeypatch.setattr(_writes.TrialWriter, "flush", flush)
+    spec = write_spec(tmp_path, LONG.replace(f"epochs = {LONG_EPOCHS}", "epochs = 3"), "long")
+    outcome = run_sweep(trials=1, spec=str(spec), storage=server.url, jobs=1, quiet=True)
+    assert cut == [0] and outcome.complete == 1, outcome
+    first, retry = trials(server.url, "long")
+    assert first.state.name == "FAIL", first
+    assert first.user_attrs["fail_reason"] == "the storage was unreachable during the trial"
+    assert retry.state.name == "COMPLETE" and retry.user_attrs["retry_of"] == 0
+    assert retry.params == first.params
 
 
 def test_patience_runs_out_with_one_line_and_says_it_once(tmp_path):

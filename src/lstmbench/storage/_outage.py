@@ -30,6 +30,18 @@ class StorageLost(UserError):
             exit_code=1)
 
 
+class TrialCutOff(BaseException):
+    """The storage went away under a running trial: raised from the objective so that Optuna
+    does not record the trial as FAIL with the storage's error (it tells a trial's end for
+    ``Exception`` and ``KeyboardInterrupt`` only, as soon as the storage answers again); the
+    worker waits for the storage, then fails the trial as cut off and queues it again.
+    ``__cause__`` is the error."""
+
+    def __init__(self, trial: Any) -> None:
+        super().__init__(f"trial {trial.number} cut off: the storage was unreachable")
+        self.trial = trial
+
+
 def patience_seconds(seconds: float | None) -> float:
     """Return ``seconds``, else ``$LSTMBENCH_STORAGE_PATIENCE``, else the default (60 s)."""
     if seconds is None:

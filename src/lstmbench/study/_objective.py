@@ -41,7 +41,15 @@ from typing import Any
 
 from lstmbench.errors import TrainingDiverged, failure_reason
 from lstmbench.spec import ModelConfig, StudySpec, TrainSpec, TrialSpec
-from lstmbench.storage import TrialHalted, TrialWriter, is_full, queued_params, stamped
+from lstmbench.storage import (
+    TrialCutOff,
+    TrialHalted,
+    TrialWriter,
+    is_full,
+    is_outage,
+    queued_params,
+    stamped,
+)
 from lstmbench.study._confirm import CONFIRMATION, CONFIRMS, confirmation_spec
 from lstmbench.study._queue import retry_attrs
 from lstmbench.study._signals import TimeUp, check_time, shielded, trial_running
@@ -172,6 +180,8 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
         except Exception as exc:
             if is_full(exc):  # not a failure of the trial: the worker queues it again
                 raise TrialHalted(trial) from exc
+            if is_outage(exc):  # nor this: the worker waits for the storage, then queues it
+                raise TrialCutOff(trial) from exc
             raise
 
     def _ended(trial: optuna.Trial) -> float:
@@ -192,7 +202,7 @@ def make_objective(spec: StudySpec, *, flush_s: float = FLUSH_S):
         except optuna.TrialPruned:
             raise  # only with a pruner: every epoch is written already
         except Exception as exc:
-            if not is_full(exc):  # a full storage would refuse the reason too
+            if not is_full(exc) and not is_outage(exc):  # a storage away would refuse it too
                 writer.flush({"fail_reason": failure_reason(exc)})  # an allocation that failed: one line
             raise
 

@@ -25,6 +25,7 @@ from lstmbench.storage import (
     QueueEmpty,
     StorageFull,
     StorageLost,
+    TrialCutOff,
     TrialHalted,
     full_detail,
     is_full,
@@ -103,6 +104,10 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
     except TrialHalted as halted:  # a full disk during the trial: it goes back to the queue
         _put_back(halted.trial)
         raise
+    except TrialCutOff as cut:  # the storage went away under the trial (see below)
+        trial = cut.trial
+        guard.run(lambda: _queue_again(study, trial))
+        return 0
     except Exception as exc:
         if is_full(exc):  # while Optuna handed out or recorded the trial
             if running:
@@ -110,8 +115,8 @@ def _run_one(study: Any, objective: Any, guard: Patience) -> int:
             raise
         if not is_outage(exc):
             raise
-        # The storage went away under the trial: once it is back, the trial ends FAIL and
-        # its configuration is queued again.
+        # The storage went away under the trial, or while Optuna recorded its end: once it is
+        # back, the trial ends FAIL (unless it was recorded) and its configuration is queued again.
         if running:
             guard.run(lambda: _queue_again(study, running[0]))
         return 0
