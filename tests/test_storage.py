@@ -54,5 +54,7 @@ def test_opening_a_storage_silences_only_the_heartbeat_warnings(tmp_path):
             warnings.warn("something else", UserWarning, stacklevel=1)
             warnings.warn("Argument ``seed`` is an experimental feature.", ExperimentalWarning,
                           stacklevel=1)
-    assert [str(w.message) for w in seen] == ["something else",
-                                              "Argument ``seed`` is an experimental feature."]
+    # A connection another test left open may be collected meanwhile (its ResourceWarning says
+    # nothing about these filters).
+    said = [str(w.message) for w in seen if not issubclass(w.category, ResourceWarning)]
+    assert said == ["something else", "Argument ``seed`` is an experimental feature."]
