@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -11,6 +12,11 @@ import pytest
 # Storages: every storage test runs on SQLite and on a throwaway PostgreSQL server.
 from _storages import postgres_server, postgres_url, storage_url  # noqa: F401
 from _sweeps import write_spec
+
+# Ctrl-C as a terminal sends it, for the sweeps the tests start and interrupt: a suite launched
+# in the background by a script inherits SIGINT ignored, and Python keeps it so (a sweep would
+# never see the tests' SIGINT). A handler of our own is reset to the default in every child.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # XLA's persistent cache: one folder for the session (every process it starts shares it), not the
 # user's. Set before anything imports TensorFlow, which reads it once.
