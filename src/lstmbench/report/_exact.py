@@ -179,10 +179,10 @@ def _monte_carlo(pairs: Sequence[tuple[Sequence[float], Sequence[float]]],
         n, k = len(x) + len(y), len(x)
         few = len(groups) * HYPERGEOMETRIC_BELOW <= n
         rows = max(1, min(splits, CHUNK // (len(groups) if few else n)))
-        ranks = np.repeat(rank2, sizes)
+        ranks = None if few else np.repeat(rank2, sizes)  # every value's rank, for shuffling
         for start in range(0, splits, rows):
             m = min(rows, splits - start)
-            if few:
+            if ranks is None:
                 sums = rng.multivariate_hypergeometric(sizes, k, size=m) @ rank2
             else:
                 block = np.tile(ranks, (m, 1))
